@@ -1,0 +1,45 @@
+"""`ivr validate [PATH...]`: check flow files; exit 1 on any error (warnings do not fail)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..errors import FlowError
+from ..loader import FlowLoader, iter_flow_files
+from ..project import project_registry
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser("validate", help="check flow files and report every problem")
+    parser.add_argument(
+        "paths", nargs="*", default=["flows"], help="flow files or folders (default: flows/)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    loader = FlowLoader(project_registry())
+    files = list(iter_flow_files(args.paths))
+    errors = warnings = 0
+    for path in files:
+        if not path.exists():
+            print(f"{path}: no such file or folder", file=sys.stderr)
+            errors += 1
+            continue
+        try:
+            result = loader.load_file(path)
+            problems = result.warnings
+        except FlowError as exc:
+            problems = exc.problems
+        for problem in problems:
+            print(problem)
+        errors += sum(p.is_error for p in problems)
+        warnings += sum(not p.is_error for p in problems)
+    if not files:
+        print("no flow files found", file=sys.stderr)
+        return 1
+    noun = "flow" if len(files) == 1 else "flows"
+    print(f"checked {len(files)} {noun}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return 1 if errors else 0

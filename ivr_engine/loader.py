@@ -1,0 +1,157 @@
+"""The one entry point from a flow file to a compiled `Flow`.
+
+Pipeline: text -> `reader` (positions, no YAML 1.1 traps) -> `validation` (JSON Schema) ->
+node instances from the registry -> `semantics` (graph, templates, node checks) -> `Flow`.
+Every problem in a file is collected before anything is refused, so an author fixes a file in
+one pass; a file with any error never becomes a `Flow`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import FlowError, Problem
+from .model import DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, Flow
+from .node import Node
+from .reader import read_yaml
+from .registry import Registry
+from .semantics import SemanticChecker
+from .validation import SchemaChecker
+
+FLOW_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+FLOW_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    flow: Flow
+    warnings: list[Problem]
+
+
+class FlowLoader:
+    """Loads flow files against one registry (built-ins plus whatever plugins are installed)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.checker = SchemaChecker(registry.schema)
+
+    def load_file(self, path: str | Path) -> LoadResult:
+        path = Path(path)
+        shown = _display(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise FlowError(
+                shown, [Problem(shown, 1, 1, "this file is not UTF-8 text: save it as UTF-8")]
+            ) from None
+        except OSError as exc:
+            raise FlowError(
+                shown, [Problem(shown, 1, 1, f"cannot read this file: {exc.strerror}")]
+            ) from None
+        return self.load_text(text, shown, flow_id=path.stem)
+
+    def load_text(self, text: str, file: str, flow_id: str) -> LoadResult:
+        problems: list[Problem] = []
+        if not FLOW_ID.match(flow_id):
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    1,
+                    f'the file name "{flow_id}" cannot be a flow id: rename the file using only '
+                    "lowercase letters, digits, - and _ (e.g. acme-support.yaml)",
+                )
+            )
+        doc = read_yaml(text, file)
+        if not isinstance(doc.data, dict):
+            raise FlowError(
+                file,
+                [
+                    *problems,
+                    Problem(file, 1, 1, "a flow file must be a map with `start:` and `nodes:`"),
+                ],
+            )
+        self.checker.coerce(doc)
+        schema_problems, broken = self.checker.problems(doc)
+        problems += schema_problems
+        nodes = self._instantiate(doc.data.get("nodes"), broken)
+        if isinstance(doc.data.get("nodes"), dict) and nodes:
+            semantic = SemanticChecker(doc, nodes, broken)
+            problems += semantic.run()
+        else:
+            semantic = None
+        if semantic is None or any(p.is_error for p in problems):
+            raise FlowError(file, problems)
+        data = doc.data
+        flow = Flow(
+            id=flow_id,
+            file=file,
+            version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+            start=data["start"],
+            nodes=nodes,
+            language=data.get("language", DEFAULT_LANGUAGE),
+            voice=data.get("voice"),
+            timezone=data.get("timezone", DEFAULT_TIMEZONE),
+            vars=dict(data.get("vars") or {}),
+            on_error=data.get("on_error"),
+            on_hangup=data.get("on_hangup"),
+            description=data.get("description", ""),
+            settings={k: data[k] for k in ("sms_from", "whatsapp_from") if k in data},
+            texts=semantic.texts,
+            expressions=semantic.expressions,
+        )
+        return LoadResult(flow, sorted(problems))
+
+    def _instantiate(self, raw_nodes: Any, broken: set[str]) -> dict[str, Node]:
+        """A node instance for every node, so other nodes may point at any of them.
+
+        Nodes of an unknown type become placeholders. Nodes with schema errors (`broken`) are
+        instances of their type all the same; the semantic stage checks them only as far as
+        their fields allow, so an author still sees every problem in one pass.
+        """
+        nodes: dict[str, Node] = {}
+        if not isinstance(raw_nodes, dict):
+            return nodes
+        for node_id, spec in raw_nodes.items():
+            if not isinstance(spec, dict):
+                nodes[node_id] = _Broken(node_id, {})
+                continue
+            cls = self.registry.get(spec.get("type")) if isinstance(spec.get("type"), str) else None
+            nodes[node_id] = _Broken(node_id, {}) if cls is None else cls(node_id, spec)
+        return nodes
+
+    def iter_files(self, paths: Iterable[str | Path]) -> Iterator[Path]:
+        yield from iter_flow_files(paths)
+
+
+class _Broken(Node):
+    """Stands in for a node whose schema check failed, so other nodes may still point at it."""
+
+    type_name = ""
+    target_fields = ()
+    waits = True
+    voice_only = False
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def iter_flow_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Flow files named by `paths`: files as given, folders by their top-level *.yaml files."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.iterdir() if p.suffix in FLOW_SUFFIXES and p.is_file()
+            )
+        else:
+            yield path

@@ -1,0 +1,193 @@
+"""The public node-type API: the one base class built-in and plugin node types subclass.
+
+Everything the engine does with a node type goes through what the subclass declares here:
+validation (its JSON Schema, its templates, the fields that name other nodes, the variables it
+fills), compilation (a frozen instance per node in a flow), and the runtime (`enter` when the
+call arrives at the node, `resume` when the caller answers a node that waits). A node never sees
+HTTP or SQL: the runtime hands it a `StepContext`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .runtime.context import StepContext
+    from .runtime.events import Event
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Goto:
+    """Continue the call at another node (in the same response, or after the caller's answer)."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The node put a prompt into the response and waits for the caller's answer."""
+
+
+@dataclass(frozen=True)
+class End:
+    """The call ends here (the node emitted `<Hangup/>` or handed the call elsewhere for good)."""
+
+    reason: str = "hangup"
+
+
+Outcome = Goto | Wait | End
+
+
+@dataclass(frozen=True)
+class Target:
+    """A field of a node that names another node: one edge of the call graph.
+
+    `label` is what a diagram or a coverage report shows on the edge ("1", "busy", "no input").
+    """
+
+    path: FieldPath
+    node_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    """A node-specific problem found by `Node.check`, located by the field it is about."""
+
+    path: FieldPath
+    message: str
+    warning: bool = False
+
+
+def iter_field(spec: Any, pattern: str) -> Iterator[tuple[FieldPath, Any]]:
+    """Yield `(path, value)` for every place in `spec` matching a dotted pattern.
+
+    `*` matches every value of a map or item of a list: `options.*`, `cases.*.next`, `vars.*`.
+    Missing parts simply match nothing, so patterns can name optional fields.
+    """
+
+    def walk(value: Any, parts: list[str], path: FieldPath) -> Iterator[tuple[FieldPath, Any]]:
+        if not parts:
+            yield path, value
+            return
+        head, rest = parts[0], parts[1:]
+        if head == "*":
+            if isinstance(value, Mapping):
+                for key, item in value.items():
+                    yield from walk(item, rest, (*path, key))
+            elif isinstance(value, list | tuple):
+                for index, item in enumerate(value):
+                    yield from walk(item, rest, (*path, index))
+        elif isinstance(value, Mapping) and head in value:
+            yield from walk(value[head], rest, (*path, head))
+
+    yield from walk(spec, pattern.split(".") if pattern else [], ())
+
+
+class Node:
+    """Base class of every node type.
+
+    A subclass declares, as class attributes:
+    - `type_name`: the `type:` written in YAML (one name everywhere: `GatherNode` is `gather`).
+    - `schema`: the JSON Schema (2020-12) of the node's fields, an object schema with titles and
+      descriptions; `type` is added by the registry.
+    - `template_fields`: patterns (see `iter_field`) of fields that are Jinja2 text templates;
+      a value there may also be a map of language -> text.
+    - `expression_fields`: patterns of fields that are Jinja2 expressions (`cases.*.when`).
+    - `target_fields`: patterns of fields whose text value names another node.
+    - `variable_fields`: patterns of fields whose text value names a variable the node fills.
+    - `waits`: whether the node puts a prompt out and waits for the caller (menu, gather...).
+    - `voice_only`: whether the node only makes sense during a call (not in after-call chains).
+
+    Instances are frozen after compilation: `id` is the node id, `spec` its validated fields.
+    """
+
+    type_name: ClassVar[str] = ""
+    schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    template_fields: ClassVar[tuple[str, ...]] = ()
+    expression_fields: ClassVar[tuple[str, ...]] = ()
+    target_fields: ClassVar[tuple[str, ...]] = ("next",)
+    variable_fields: ClassVar[tuple[str, ...]] = ()
+    waits: ClassVar[bool] = False
+    voice_only: ClassVar[bool] = True
+
+    __slots__ = ("id", "spec")
+
+    def __init__(self, node_id: str, spec: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "id", node_id)
+        object.__setattr__(self, "spec", _freeze(spec))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable once compiled")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id!r})"
+
+    # ---- definition time -------------------------------------------------------------
+
+    def targets(self) -> list[Target]:
+        """Every edge out of this node, from `target_fields`; override to label edges better."""
+        found: list[Target] = []
+        for pattern in self.target_fields:
+            for path, value in iter_field(self.spec, pattern):
+                if isinstance(value, str):
+                    found.append(Target(path, value, _edge_label(path)))
+        return found
+
+    def variables_written(self) -> list[tuple[FieldPath, str]]:
+        """Variables this node fills, with the field that names each."""
+        return [
+            (path, value)
+            for pattern in self.variable_fields
+            for path, value in iter_field(self.spec, pattern)
+            if isinstance(value, str)
+        ]
+
+    def check(self) -> Iterator[FieldIssue]:
+        """Node-specific semantic checks beyond the schema (regexes, numbers, schedules)."""
+        return iter(())
+
+    def field(self, name: str, default: Any = None) -> Any:
+        return self.spec.get(name, default)
+
+    # ---- run time --------------------------------------------------------------------
+
+    def enter(self, ctx: StepContext) -> Outcome:
+        """The call arrives at this node: add verbs to the response, then say where to go."""
+        raise NotImplementedError(f"node type {self.type_name!r} does not implement enter()")
+
+    def resume(self, ctx: StepContext, event: Event) -> Outcome:
+        """The caller answered this (waiting) node: decide where the call goes next."""
+        raise NotImplementedError(f"node type {self.type_name!r} does not wait for input")
+
+
+def _edge_label(path: FieldPath) -> str:
+    if path == ("next",):
+        return "next"
+    if len(path) >= 2 and path[0] in ("options", "on"):
+        return str(path[1])
+    return ".".join(str(p) for p in path)
+
+
+class FrozenDict(dict[str, Any]):
+    """A dict that refuses changes, so a compiled flow can be shared by every call."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("compiled flow data is read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda kv: kv[0])))
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return FrozenDict({str(k): _freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value

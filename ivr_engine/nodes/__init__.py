@@ -1,0 +1,34 @@
+"""The built-in node types. They use only the public `Node` API, exactly as plugins do."""
+
+from __future__ import annotations
+
+from ..node import Node
+from .branch import BranchNode
+from .dial import DialNode
+from .gather import GatherNode
+from .hangup import HangupNode
+from .hours import HoursNode
+from .menu import MenuNode
+from .message import MessageNode
+from .pause import PauseNode
+from .play import PlayNode
+from .record import RecordNode
+from .say import SayNode
+from .set import SetNode
+
+BUILTIN_NODES: tuple[type[Node], ...] = (
+    BranchNode,
+    DialNode,
+    GatherNode,
+    HangupNode,
+    HoursNode,
+    MenuNode,
+    MessageNode,
+    PauseNode,
+    PlayNode,
+    RecordNode,
+    SayNode,
+    SetNode,
+)
+
+__all__ = [cls.__name__ for cls in BUILTIN_NODES] + ["BUILTIN_NODES"]

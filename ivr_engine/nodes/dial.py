@@ -1,0 +1,82 @@
+"""`dial`: connect the caller to numbers, SIP, a client or a queue; branch on the result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..node import End, FieldIssue, Goto, Node, Outcome, Target, Wait
+from ..runtime.context import StepContext
+from ..runtime.events import Event, EventKind
+from ..schema import builtin_node_schema
+
+DESTINATIONS = ("to", "sip", "client", "queue")
+OUTCOMES = ("completed", "answered", "busy", "no-answer", "failed", "canceled")
+
+
+class DialNode(Node):
+    type_name = "dial"
+    schema = builtin_node_schema("dial")
+    target_fields = ("on.*", "next")
+    waits = True
+
+    def targets(self) -> list[Target]:
+        found = [
+            Target(("on", outcome), target, outcome)
+            for outcome, target in self.field("on", {}).items()
+        ]
+        if self.field("next"):
+            found.append(Target(("next",), self.spec["next"], "other outcome"))
+        return found
+
+    def destination(self) -> tuple[str, Any]:
+        for name in DESTINATIONS:
+            if name in self.spec:
+                return name, self.spec[name]
+        raise LookupError("dial node without destination")  # prevented by check()
+
+    def check(self) -> Iterator[FieldIssue]:
+        given = [name for name in DESTINATIONS if name in self.spec]
+        if len(given) != 1:
+            yield FieldIssue(
+                (given[1],) if len(given) > 1 else (),
+                "needs exactly one destination: give one of to, sip, client or queue"
+                + (f" (this node has {', '.join(given)})" if given else ""),
+            )
+
+    def enter(self, ctx: StepContext) -> Outcome:
+        options: dict[str, Any] = {
+            "action": ctx.action_url("dial"),
+            "method": "POST",
+            "timeout": self.field("timeout", 30),
+        }
+        if self.field("caller_id"):
+            options["caller_id"] = self.spec["caller_id"]
+        if self.field("record"):
+            options["record"] = "record-from-answer"
+        if self.field("time_limit"):
+            options["time_limit"] = self.spec["time_limit"]
+        dial = ctx.response.dial(**options)
+        kind, value = self.destination()
+        if kind == "to":
+            for number in [value] if isinstance(value, str) else value:
+                dial.number(number)
+        elif kind == "sip":
+            dial.sip(value)
+        elif kind == "client":
+            dial.client(value)
+        else:
+            dial.queue(value)
+        return Wait()
+
+    def resume(self, ctx: StepContext, event: Event) -> Outcome:
+        status = (
+            event.params.get("DialCallStatus", "failed")
+            if event.kind is EventKind.DIAL
+            else "failed"
+        )
+        target = self.field("on", {}).get(status) or self.field("next")
+        if target:
+            return Goto(target)
+        ctx.response.hangup()
+        return End(f"dial {status}")

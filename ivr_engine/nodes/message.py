@@ -1,0 +1,72 @@
+"""`message`: queue an SMS or WhatsApp message; the call goes on at once.
+
+The node only renders the message and hands it to the runtime as an effect; the durable
+outbox stores it in the same transaction as the call's step and a background worker sends it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ..node import FieldIssue, Node, Outcome
+from ..runtime.context import StepContext
+from ..runtime.effects import OutboundMessage
+from ..schema import builtin_node_schema
+from .common import continue_or_hang_up
+
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+
+
+class MessageNode(Node):
+    type_name = "message"
+    schema = builtin_node_schema("message")
+    template_fields = ("to", "from", "body", "media_url", "template_vars.*")
+    voice_only = False
+
+    def check(self) -> Iterator[FieldIssue]:
+        to = self.field("to")
+        if isinstance(to, str) and "{" not in to:
+            number = to.removeprefix("whatsapp:")
+            if not E164.match(number):
+                yield FieldIssue(
+                    ("to",),
+                    f'"{to}" is not a phone number in E.164 form: write + then country code and number, '
+                    "no spaces, e.g. +15550100",
+                )
+        if not self.field("body") and not self.field("template") and not self.field("media_url"):
+            yield FieldIssue((), "has nothing to send: give it a body, a media_url or a template")
+        channel = self.field("channel", "sms")
+        if channel != "whatsapp":
+            for name in ("template", "fallback"):
+                if self.field(name) is not None:
+                    yield FieldIssue(
+                        (name,),
+                        "only applies to WhatsApp messages: remove it or set channel: whatsapp",
+                    )
+        if self.field("template_vars") and not self.field("template"):
+            yield FieldIssue(
+                ("template_vars",), "is set but there is no template: add template: HX..."
+            )
+
+    def enter(self, ctx: StepContext) -> Outcome:
+        vars_ = {
+            key: ctx.render(("template_vars", key)) or "" for key in self.field("template_vars", {})
+        }
+        ctx.queue_message(
+            OutboundMessage(
+                flow_id=ctx.flow.id,
+                node_id=self.id,
+                call_sid=str(ctx.call.get("sid", "")),
+                channel=self.field("channel", "sms"),
+                to=ctx.render("to") or str(ctx.call.get("from", "")),
+                sender=ctx.render("from"),
+                body=ctx.render("body"),
+                media_url=ctx.render("media_url"),
+                template=self.field("template"),
+                template_vars=vars_,
+                fallback=self.field("fallback", "none"),
+                step=ctx.step,
+            )
+        )
+        return continue_or_hang_up(self, ctx)

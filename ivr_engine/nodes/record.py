@@ -1,0 +1,57 @@
+"""`record`: record the caller (voicemail); the recording goes into a variable.
+
+The variable holds `{url, sid, duration, transcription}`; the transcription arrives later,
+through the transcription callback, and is filled in then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..node import Goto, Node, Outcome, Wait
+from ..runtime.context import StepContext
+from ..runtime.events import Event, EventKind
+from ..schema import builtin_node_schema
+
+
+def recording_value(params: dict[str, str] | Any) -> dict[str, Any]:
+    duration = params.get("RecordingDuration", "")
+    return {
+        "url": params.get("RecordingUrl") or None,
+        "sid": params.get("RecordingSid") or None,
+        "duration": int(duration) if duration.isdigit() else 0,
+        "transcription": None,
+    }
+
+
+class RecordNode(Node):
+    type_name = "record"
+    schema = builtin_node_schema("record")
+    template_fields = ("prompt",)
+    variable_fields = ("into",)
+    waits = True
+
+    def enter(self, ctx: StepContext) -> Outcome:
+        ctx.say(ctx.response, ctx.render("prompt"))
+        options: dict[str, Any] = {
+            "action": ctx.action_url("record"),
+            "method": "POST",
+            "max_length": self.field("max_length", 120),
+            "timeout": self.field("timeout", 5),
+            "finish_on_key": self.field("finish_on_key", "1234567890*#"),
+            "play_beep": self.field("beep", True),
+            "recording_status_callback": f"{ctx.url_prefix}/status/recording",
+            "recording_status_callback_method": "POST",
+        }
+        if self.field("transcribe"):
+            options["transcribe"] = True
+            options["transcribe_callback"] = f"{ctx.url_prefix}/status/transcription"
+        ctx.response.record(**options)
+        ctx.response.redirect(ctx.action_url("no-recording"), method="POST")
+        return Wait()
+
+    def resume(self, ctx: StepContext, event: Event) -> Outcome:
+        if self.field("into"):
+            params = event.params if event.kind is EventKind.RECORD else {}
+            ctx.set_var(self.spec["into"], recording_value(dict(params)))
+        return Goto(self.spec["next"])

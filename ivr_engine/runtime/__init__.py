@@ -1,0 +1,20 @@
+"""The voice runtime: a pure step function from (flow, session, event) to (TwiML, session).
+
+Nothing here touches HTTP or SQL; the web layer parses requests into `Event`s and stores the
+`Session`s this package returns.
+"""
+
+from .events import Event, EventKind
+from .session import CallInfo, Session
+from .step import StepResult, replay, start_call, step
+
+__all__ = [
+    "CallInfo",
+    "Event",
+    "EventKind",
+    "Session",
+    "StepResult",
+    "replay",
+    "start_call",
+    "step",
+]

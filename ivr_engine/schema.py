@@ -1,0 +1,80 @@
+"""The flow JSON Schema: the shipped file, composed with the node types that are registered.
+
+`schemas/flow.schema.json` is the one source of truth for the flow format and the built-in
+node types; it is what editors read. Plugin node types add their own definitions, so the
+schema the validator uses is composed from the file and the registry.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+SCHEMA_FILE = "flow.schema.json"
+
+
+@lru_cache(maxsize=1)
+def _shipped_text() -> str:
+    packaged = resources.files("ivr_engine") / "schemas" / SCHEMA_FILE
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    # Source checkout or editable install: the file lives at the project root.
+    return (Path(__file__).resolve().parents[1] / "schemas" / SCHEMA_FILE).read_text(
+        encoding="utf-8"
+    )
+
+
+def shipped_schema() -> dict[str, Any]:
+    """A fresh copy of the shipped flow schema."""
+    return json.loads(_shipped_text())
+
+
+def builtin_node_schema(type_name: str) -> dict[str, Any]:
+    """The schema of a built-in node type, as written in the shipped file."""
+    return shipped_schema()["$defs"][type_name]
+
+
+def node_union(type_names: list[str]) -> dict[str, Any]:
+    """The `node` definition: `type` chosen from the known types, then that type's fields."""
+    return {
+        "type": "object",
+        "title": "Node",
+        "properties": {"type": {"enum": sorted(type_names), "title": "Node type"}},
+        "required": ["type"],
+        "allOf": [
+            {
+                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                "then": {"$ref": f"#/$defs/{name}"},
+            }
+            for name in sorted(type_names)
+        ],
+    }
+
+
+def with_type_field(type_name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A node type's schema with the `type` property it must carry."""
+    result = copy.deepcopy(schema)
+    properties = result.setdefault("properties", {})
+    properties.setdefault("type", {"const": type_name})
+    required = result.setdefault("required", [])
+    if "type" not in required:
+        required.insert(0, "type")
+    result.setdefault("type", "object")
+    return result
+
+
+def compose(node_schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The shipped schema with `$defs` for exactly these node types."""
+    schema = shipped_schema()
+    defs = schema["$defs"]
+    builtin_names = set(defs["node"]["properties"]["type"]["enum"])
+    for name in builtin_names - set(node_schemas):
+        defs.pop(name, None)
+    for name, node_schema in node_schemas.items():
+        defs[name] = with_type_field(name, node_schema)
+    defs["node"] = node_union(list(node_schemas))
+    return schema

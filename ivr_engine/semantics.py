@@ -1,0 +1,304 @@
+"""Semantic stage: what the schema cannot see, checked across the whole flow.
+
+Runs on a document that passed the schema, with every node already an instance of its
+registered type, so it works the same for built-in and plugin node types: targets name real
+nodes, templates and conditions compile and read only known variables, every node can be
+reached, no loop spins without waiting for the caller, and each node's own `check()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import Problem, Severity
+from .node import FieldPath, Node, iter_field
+from .reader import Document
+from .templates import (
+    BUILTIN_NAMES,
+    CompiledExpression,
+    CompiledText,
+    TemplateSyntaxProblem,
+    compile_expression,
+    compile_text,
+    environment,
+)
+from .wording import describe, quote, suggest
+
+AFTER_CALL_TYPES_NOTE = (
+    "only nodes that need no caller (set, branch, hours, message) can run after the call"
+)
+
+
+def valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+class SemanticChecker:
+    def __init__(
+        self, doc: Document, nodes: Mapping[str, Node], broken: set[str] | None = None
+    ) -> None:
+        self.doc = doc
+        self.broken = broken or set()
+        self.data: dict[str, Any] = doc.data
+        self.nodes = nodes
+        self.problems: list[Problem] = []
+        self.texts: dict[tuple[str, FieldPath], CompiledText] = {}
+        self.expressions: dict[tuple[str, FieldPath], CompiledExpression] = {}
+
+    def report(
+        self, path: tuple[Any, ...], message: str, *, key: bool = False, warning: bool = False
+    ) -> None:
+        pos = self.doc.position(path, key=key)
+        severity = Severity.WARNING if warning else Severity.ERROR
+        self.problems.append(Problem(self.doc.file, pos.line, pos.column, message, severity))
+
+    def run(self) -> list[Problem]:
+        self._top_level()
+        known = self._known_variables()
+        for node in self.nodes.values():
+            if node.id in self.broken:
+                self._guarded(node, known)
+                continue
+            self._targets(node)
+            self._templates(node, known)
+            for issue in node.check():
+                path = ("nodes", node.id, *issue.path)
+                self.report(path, f"{describe(path)}: {issue.message}", warning=issue.warning)
+        self._reachability()
+        self._loops()
+        self._after_call_chain()
+        return self.problems
+
+    # ---- top level -----------------------------------------------------------------
+
+    def _top_level(self) -> None:
+        for field in ("start", "on_error", "on_hangup"):
+            target = self.data.get(field)
+            if isinstance(target, str) and target not in self.nodes:
+                what = {
+                    "start": "starts at",
+                    "on_error": "on error goes to",
+                    "on_hangup": "on hangup runs",
+                }[field]
+                self.report(
+                    (field,),
+                    f"{quote(field)}: the flow {what} {quote(target)}, which is not a node in this flow"
+                    f"{suggest(target, self.nodes)}",
+                )
+        timezone = self.data.get("timezone")
+        if isinstance(timezone, str) and not valid_timezone(timezone):
+            self.report(
+                ("timezone",),
+                f'"timezone": {quote(timezone)} is not a known timezone: use an IANA name such as '
+                '"America/New_York" or "Europe/London"',
+            )
+
+    def _known_variables(self) -> set[str]:
+        known = set(BUILTIN_NAMES) | set(environment().globals)
+        known |= set(self.data.get("vars") or {})
+        for node in self.nodes.values():
+            known |= {name for _, name in node.variables_written()}
+        return known
+
+    def _guarded(self, node: Node, known: set[str]) -> None:
+        """Check what can be checked of a node whose fields failed the schema."""
+        for check in (self._targets, lambda n: self._templates(n, known)):
+            # the schema problem already told the author what to fix first
+            with contextlib.suppress(AttributeError, KeyError, TypeError, ValueError, IndexError):
+                check(node)
+
+    # ---- per node ------------------------------------------------------------------
+
+    def _targets(self, node: Node) -> None:
+        for target in node.targets():
+            if target.node_id not in self.nodes:
+                path = ("nodes", node.id, *target.path)
+                self.report(
+                    path,
+                    f"{describe(path)}: goes to {quote(target.node_id)}, which is not a node in this flow"
+                    f"{suggest(target.node_id, self.nodes)}",
+                )
+
+    def _templates(self, node: Node, known: set[str]) -> None:
+        for pattern in node.template_fields:
+            for path, value in iter_field(node.spec, pattern):
+                if isinstance(value, Mapping):
+                    results = [
+                        self._one_template(node, (*path, lang), text, known, compile_text)
+                        for lang, text in value.items()
+                    ]
+                    if all(r is not None for r in results):
+                        self.texts[(node.id, path)] = compile_text(value)
+                elif value is not None:
+                    compiled = self._one_template(node, path, value, known, compile_text)
+                    if compiled is not None:
+                        self.texts[(node.id, path)] = compiled
+        for pattern in node.expression_fields:
+            for path, value in iter_field(node.spec, pattern):
+                compiled = self._one_template(node, path, value, known, compile_expression)
+                if compiled is not None:
+                    self.expressions[(node.id, path)] = compiled
+
+    def _one_template(
+        self, node: Node, path: FieldPath, value: Any, known: set[str], compiler: Any
+    ) -> Any:
+        full = ("nodes", node.id, *path)
+        try:
+            compiled = compiler(str(value))
+        except TemplateSyntaxProblem as exc:
+            self.report(full, f"{describe(full)}: {exc}")
+            return None
+        for name in sorted(compiled.variables - known):
+            self.report(
+                full,
+                f"{describe(full)}: uses the variable {quote(name)}, which nothing sets{suggest(name, known)}; "
+                "give it a default under `vars:`, set it with a set node, or fill it with `into:`",
+            )
+        return compiled
+
+    # ---- whole graph ---------------------------------------------------------------
+
+    def _edges(self) -> dict[str, list[str]]:
+        edges: dict[str, list[str]] = {}
+        for node_id, node in self.nodes.items():
+            try:
+                edges[node_id] = [t.node_id for t in node.targets() if t.node_id in self.nodes]
+            except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+                edges[node_id] = []  # a broken node: its schema problem is reported already
+        return edges
+
+    def _reachability(self) -> None:
+        edges = self._edges()
+        roots = [
+            r
+            for r in (self.data.get("start"), self.data.get("on_error"), self.data.get("on_hangup"))
+            if r in self.nodes
+        ]
+        seen: set[str] = set()
+        stack = list(roots)
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(edges[current])
+        if not roots:
+            return
+        for node_id in self.nodes:
+            if node_id not in seen:
+                self.report(
+                    ("nodes", node_id),
+                    f'node "{node_id}": no path from the start reaches this node: link to it or remove it',
+                    key=True,
+                    warning=True,
+                )
+
+    def _loops(self) -> None:
+        """Report each cycle made only of nodes that never wait: the call would spin forever."""
+        edges = {
+            node_id: [t for t in targets if not self.nodes[t].waits]
+            for node_id, targets in self._edges().items()
+            if not self.nodes[node_id].waits
+        }
+        reported: set[frozenset[str]] = set()
+        for cycle in _cycles(edges):
+            key = frozenset(cycle)
+            if key in reported:
+                continue
+            reported.add(key)
+            first = min(cycle, key=lambda n: self.doc.position(("nodes", n), key=True).line)
+            start = cycle.index(first)
+            ordered = cycle[start:] + cycle[:start]
+            route = " -> ".join(quote(n) for n in [*ordered, first])
+            self.report(
+                ("nodes", first),
+                f'node "{first}": the call can loop forever without waiting for the caller '
+                f"({route}): put a menu, gather or other waiting node in the loop, or break it",
+                key=True,
+            )
+
+    def _after_call_chain(self) -> None:
+        root = self.data.get("on_hangup")
+        if not isinstance(root, str) or root not in self.nodes:
+            return
+        edges = self._edges()
+        seen: set[str] = set()
+        stack = [root]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            node = self.nodes[current]
+            if node.voice_only:
+                self.report(
+                    ("nodes", current, "type"),
+                    f'node "{current}": is a {node.type_name} node, reached after the call ended '
+                    f"(from on_hangup): {AFTER_CALL_TYPES_NOTE}",
+                )
+                continue
+            stack.extend(edges[current])
+
+
+def _cycles(edges: Mapping[str, list[str]]) -> Iterator[list[str]]:
+    """One cycle per strongly connected component that has one (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    counter = 0
+    for root in edges:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            node, child_i = work.pop()
+            if child_i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            children = [c for c in edges.get(node, []) if c in edges]
+            if child_i < len(children):
+                work.append((node, child_i + 1))
+                child = children[child_i]
+                if child not in index:
+                    work.append((child, 0))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    item = stack.pop()
+                    on_stack.discard(item)
+                    component.append(item)
+                    if item == node:
+                        break
+                if len(component) > 1 or node in edges.get(node, []):
+                    yield _cycle_in(component, edges)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+
+
+def _cycle_in(component: list[str], edges: Mapping[str, list[str]]) -> list[str]:
+    members = set(component)
+    start = component[-1]
+    path = [start]
+    seen = {start}
+    current = start
+    while True:
+        nxt = next(c for c in edges[current] if c in members)
+        if nxt in seen:
+            return path[path.index(nxt) :]
+        path.append(nxt)
+        seen.add(nxt)
+        current = nxt
