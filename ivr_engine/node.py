@@ -9,7 +9,7 @@ HTTP or SQL: the runtime hands it a `StepContext`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -156,11 +156,14 @@ class Node:
 
     # ---- run time --------------------------------------------------------------------
 
-    def enter(self, ctx: StepContext) -> Outcome:
-        """The call arrives at this node: add verbs to the response, then say where to go."""
+    def enter(self, ctx: StepContext) -> Outcome | Awaitable[Outcome]:
+        """The call arrives at this node: add verbs to the response, then say where to go.
+
+        May be `async def` when the node waits on I/O; the runtime bounds how long it may take.
+        """
         raise NotImplementedError(f"node type {self.type_name!r} does not implement enter()")
 
-    def resume(self, ctx: StepContext, event: Event) -> Outcome:
+    def resume(self, ctx: StepContext, event: Event) -> Outcome | Awaitable[Outcome]:
         """The caller answered this (waiting) node: decide where the call goes next."""
         raise NotImplementedError(f"node type {self.type_name!r} does not wait for input")
 

@@ -9,7 +9,8 @@ never an exception for the web layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -61,15 +62,15 @@ def new_session(flow: Flow, params: Mapping[str, str]) -> Session:
     )
 
 
-def start_call(
+async def start_call(
     flow: Flow, params: Mapping[str, str], *, now: datetime | None = None, url_prefix: str = ""
 ) -> StepResult:
     """The incoming-call webhook: a new session, run from the flow's start node."""
     session = new_session(flow, params)
-    return _run(flow, session, None, lambda ctx: Goto(flow.start), now, url_prefix)
+    return await _run(flow, session, None, lambda ctx: Goto(flow.start), now, url_prefix)
 
 
-def step(
+async def step(
     flow: Flow, session: Session, event: Event, *, now: datetime | None = None, url_prefix: str = ""
 ) -> StepResult:
     """The caller answered (or did not) the node the session waits at."""
@@ -77,7 +78,7 @@ def step(
         return replay(session)
     node = flow.nodes.get(session.node)
     if node is None:
-        return _fail(
+        return await _fail(
             flow,
             session,
             StepError(f"node {session.node!r} is not in flow version {flow.version}"),
@@ -86,8 +87,8 @@ def step(
             url_prefix,
         )
     if event.kind is EventKind.REDIRECT:
-        return _run(flow, session, node, node.enter, now, url_prefix)
-    return _run(flow, session, node, lambda ctx: node.resume(ctx, event), now, url_prefix)
+        return await _run(flow, session, node, node.enter, now, url_prefix)
+    return await _run(flow, session, node, lambda ctx: node.resume(ctx, event), now, url_prefix)
 
 
 def replay(session: Session) -> StepResult:
@@ -95,11 +96,11 @@ def replay(session: Session) -> StepResult:
     return StepResult(session.last_twiml or _hangup_twiml(), session, replayed=True)
 
 
-def _run(
+async def _run(
     flow: Flow,
     session: Session,
     node: Node | None,
-    first: Callable[[StepContext], Outcome],
+    first: Callable[[StepContext], Outcome | Awaitable[Outcome]],
     now: datetime | None,
     url_prefix: str,
 ) -> StepResult:
@@ -107,14 +108,16 @@ def _run(
     path = list(session.path)
     ctx.node = node
     try:
-        outcome = first(ctx)
-        final = _chain(flow, ctx, outcome, path, node)
+        outcome = await _settle(first(ctx))
+        final = await _chain(flow, ctx, outcome, path, node)
     except Exception as exc:  # a failing node must not fail the caller
-        return _fail(flow, session, exc, ctx.node.id if ctx.node else session.node, now, url_prefix)
+        return await _fail(
+            flow, session, exc, ctx.node.id if ctx.node else session.node, now, url_prefix
+        )
     return _result(session, ctx, path, final)
 
 
-def _chain(
+async def _chain(
     flow: Flow, ctx: StepContext, outcome: Outcome, path: list[str], node: Node | None
 ) -> tuple[Outcome, Node | None]:
     visits = 0
@@ -128,8 +131,15 @@ def _chain(
         ctx.attempts.pop(node.id, None)  # arriving afresh: attempts start again
         path.append(node.id)
         ctx.node = node
-        outcome = node.enter(ctx)
+        outcome = await _settle(node.enter(ctx))
     return outcome, node
+
+
+async def _settle(outcome: Outcome | Awaitable[Outcome]) -> Outcome:
+    """Node code may be plain or async (a plugin waiting on an HTTP API)."""
+    if inspect.isawaitable(outcome):
+        return await outcome
+    return outcome
 
 
 def _result(
@@ -171,7 +181,7 @@ def _context(flow: Flow, session: Session, now: datetime | None, url_prefix: str
     )
 
 
-def _fail(
+async def _fail(
     flow: Flow,
     session: Session,
     exc: BaseException,
@@ -189,7 +199,7 @@ def _fail(
     if flow.on_error and flow.on_error in flow.nodes and node_id != flow.on_error:
         marker = len(path)
         try:
-            final = _chain(flow, ctx, Goto(flow.on_error), path, None)
+            final = await _chain(flow, ctx, Goto(flow.on_error), path, None)
             return _result(session, ctx, path, final, error)
         except Exception as second:
             error += f"; the on_error path failed too: {type(second).__name__}: {second}"
