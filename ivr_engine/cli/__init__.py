@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import DefinitionError
-from . import schema_cmd, validate
+from . import schema_cmd, serve, validate
 
-COMMANDS: list[ModuleType] = [validate, schema_cmd]
+COMMANDS: list[ModuleType] = [validate, schema_cmd, serve]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,159 @@
+"""One SQLite database per server process, reached through one long-lived aiosqlite connection.
+
+Every step of a call must be durable before Twilio hears the answer, and a commit is the
+largest single cost of a webhook. Writes therefore go through a group-commit writer: the
+writes that arrive while a commit is in progress are applied together in the next
+transaction, so under load many steps share one commit, and with no load a step waits for
+exactly one. Each caller still awaits its own commit before it answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    call_sid     TEXT PRIMARY KEY,
+    flow_id      TEXT NOT NULL,
+    flow_version TEXT NOT NULL,
+    step         INTEGER NOT NULL,
+    ended        INTEGER NOT NULL DEFAULT 0,
+    data         TEXT NOT NULL,
+    created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE TABLE IF NOT EXISTS flow_versions (
+    flow_id   TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    file      TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    loaded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (flow_id, version)
+);
+CREATE TABLE IF NOT EXISTS call_events (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_sid  TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    data      TEXT NOT NULL,
+    at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events (call_sid);
+CREATE TABLE IF NOT EXISTS outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    call_sid        TEXT NOT NULL,
+    flow_id         TEXT NOT NULL,
+    node_id         TEXT NOT NULL,
+    channel         TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending',
+    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS outbox_by_status ON outbox (status);
+"""
+
+
+@dataclass(frozen=True)
+class Write:
+    """One SQL statement with its parameters, applied inside a group transaction."""
+
+    sql: str
+    params: Sequence[Any] = ()
+
+
+@dataclass
+class _Pending:
+    """Writes of one caller, all-or-nothing with the rest of their batch."""
+
+    writes: Sequence[Write]
+    done: asyncio.Future[None]
+
+
+class Database:
+    """The process's connection, its schema, and the group-commit writer."""
+
+    def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
+        self.connection = connection
+        self.path = path
+        self._queue: list[_Pending] = []
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(str(path))
+        connection.row_factory = sqlite3.Row
+        await connection.execute("PRAGMA journal_mode=WAL")
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        await connection.execute("PRAGMA busy_timeout=5000")
+        await connection.executescript(SCHEMA)
+        await connection.commit()
+        database = cls(connection, str(path))
+        database._writer = asyncio.create_task(database._write_loop(), name="ivr-db-writer")
+        return database
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        async with self.connection.execute(sql, params) as cursor:
+            return await cursor.fetchone()  # type: ignore[return-value]
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self.connection.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def write(self, *writes: Write) -> None:
+        """Apply `writes` atomically (with whatever else is queued) and wait for the commit."""
+        if self._closed:
+            raise RuntimeError("database is closed")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(writes, done))
+        self._wake.set()
+        await done
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._queue = self._queue, []
+            if not batch:
+                if self._closed:
+                    return
+                continue
+            # Same statements run as one executemany: a batch costs two thread hand-offs
+            # (statements, commit) however many steps it carries.
+            grouped: dict[str, list[Sequence[Any]]] = {}
+            for pending in batch:
+                for write in pending.writes:
+                    grouped.setdefault(write.sql, []).append(write.params)
+            try:
+                for sql, rows in grouped.items():
+                    await self.connection.executemany(sql, rows)
+                await self.connection.commit()
+            except BaseException as exc:
+                await self.connection.rollback()
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_result(None)
+
+    async def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        if self._writer is not None:
+            await self._writer
+        await self.connection.close()

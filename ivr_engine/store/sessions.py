@@ -1,0 +1,123 @@
+"""Call sessions by CallSid: read through a cache, written through the group-commit writer.
+
+One server process owns its database (SQLite; see README), so the in-memory copy of a
+session is always the latest committed one; after a restart sessions are read back from
+disk. A per-call lock serialises requests for the same call, so a webhook Twilio retries
+while the first attempt is still running waits and then gets the same answer instead of
+advancing the call twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from ..runtime.effects import OutboundMessage
+from ..runtime.session import Session
+from .database import Database, Write
+
+UPSERT_SESSION = """
+INSERT INTO sessions (call_sid, flow_id, flow_version, step, ended, data)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (call_sid) DO UPDATE SET
+    step = excluded.step, ended = excluded.ended, data = excluded.data,
+    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+"""
+QUEUE_MESSAGE = """
+INSERT INTO outbox (idempotency_key, call_sid, flow_id, node_id, channel, recipient, payload)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+RECORD_EVENT = "INSERT INTO call_events (call_sid, kind, data) VALUES (?, ?, ?)"
+
+CACHE_SIZE = 10_000
+
+
+class SessionStore:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._cache: OrderedDict[str, Session] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def locked(self, call_sid: str) -> AsyncIterator[None]:
+        """Hold the call's lock: one request at a time per call, in arrival order."""
+        lock = self._locks.setdefault(call_sid, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+                self._locks.pop(call_sid, None)
+
+    async def load(self, call_sid: str) -> Session | None:
+        cached = self._cache.get(call_sid)
+        if cached is not None:
+            self._cache.move_to_end(call_sid)
+            return cached
+        row = await self.database.fetchone(
+            "SELECT data FROM sessions WHERE call_sid = ?", (call_sid,)
+        )
+        if row is None:
+            return None
+        session = Session.from_json(row["data"])
+        self._remember(session)
+        return session
+
+    async def save(
+        self,
+        session: Session,
+        messages: Sequence[OutboundMessage] = (),
+        events: Sequence[tuple[str, dict[str, Any]]] = (),
+    ) -> None:
+        """Commit the session, the messages its step queued and any call events, together."""
+        writes = [
+            Write(
+                UPSERT_SESSION,
+                (
+                    session.call_sid,
+                    session.flow_id,
+                    session.flow_version,
+                    session.step,
+                    int(session.ended),
+                    session.to_json(),
+                ),
+            )
+        ]
+        for index, message in enumerate(messages):
+            key = f"{session.call_sid}:{message.step}:{message.node_id}:{index}"
+            writes.append(
+                Write(
+                    QUEUE_MESSAGE,
+                    (
+                        key,
+                        message.call_sid,
+                        message.flow_id,
+                        message.node_id,
+                        message.channel,
+                        message.to,
+                        json.dumps(message.as_dict()),
+                    ),
+                )
+            )
+        for kind, data in events:
+            writes.append(
+                Write(
+                    RECORD_EVENT, (session.call_sid, kind, json.dumps(data, separators=(",", ":")))
+                )
+            )
+        await self.database.write(*writes)
+        self._remember(session)
+
+    def _remember(self, session: Session) -> None:
+        self._cache[session.call_sid] = session
+        self._cache.move_to_end(session.call_sid)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def forget(self, call_sid: str) -> None:
+        self._cache.pop(call_sid, None)

@@ -1,0 +1,158 @@
+"""Signature checking for every Twilio-facing route, as ASGI middleware.
+
+It reads the (bounded) form body once, checks `X-Twilio-Signature` against the URL Twilio
+called (rebuilt from `IVR_PUBLIC_URL` when set, for proxies and tunnels), and hands the parsed
+parameters to the route. A forged or missing signature gets 403 and nothing downstream runs;
+an oversized or unreadable body gets 400.
+
+The check first computes the signature for the exact URL with the SDK's `compute_signature`
+(one HMAC) and only on mismatch falls back to `RequestValidator.validate`, which also tries
+the URL with and without the default port.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterable
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+
+from .settings import Settings
+
+log = logging.getLogger("ivr_engine.web")
+
+PARAMS_KEY = "ivr.twilio_params"
+PROTECTED_PREFIXES = ("/voice/", "/status/", "/messaging/")
+
+
+class FormParams(dict[str, list[str]]):
+    """Form fields with every value kept (the signature covers repeated fields too)."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+    def first(self) -> dict[str, str]:
+        return {name: values[0] for name, values in self.items()}
+
+
+def parse_form(body: bytes) -> FormParams:
+    params = FormParams()
+    for name, value in parse_qsl(
+        body.decode("utf-8"), keep_blank_values=True, strict_parsing=False
+    ):
+        params.setdefault(name, []).append(value)
+    return params
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": text.encode()})
+
+
+class TwilioSignatureMiddleware:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, protected: Iterable[str] = PROTECTED_PREFIXES
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.protected = tuple(protected)
+        self.validator = RequestValidator(settings.auth_token) if settings.auth_token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.protected):
+            await self.app(scope, receive, send)
+            return
+        body = await self._read_body(scope, receive)
+        if body is None:
+            await _plain(send, 400, "request body too large")
+            return
+        try:
+            params = parse_form(body) if scope["method"] == "POST" else FormParams()
+        except UnicodeDecodeError:
+            await _plain(send, 400, "request body is not form-encoded UTF-8")
+            return
+        if not self._signed(scope, params, body):
+            log.warning(
+                "rejected %s %s: bad or missing X-Twilio-Signature", scope["method"], scope["path"]
+            )
+            await _plain(send, 403, "invalid Twilio signature")
+            return
+        if scope["method"] == "GET":
+            query = scope.get("query_string", b"").decode("latin-1")
+            params = parse_form(query.encode("utf-8"))
+        scope.setdefault("state", {})[PARAMS_KEY] = params
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        for name, value in scope.get("headers", ()):
+            if (
+                name == b"content-length"
+                and value.isdigit()
+                and int(value) > self.settings.max_body
+            ):
+                return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.settings.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def public_url(self, scope: Scope) -> str:
+        """The URL Twilio called: the configured public base + path + query, else the request's own."""
+        path = scope.get("root_path", "") + scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        suffix = path + (f"?{query}" if query else "")
+        if self.settings.public_url:
+            return self.settings.public_url + suffix
+        headers = dict(scope.get("headers", ()))
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not host:
+            server = scope.get("server") or ("localhost", None)
+            host = f"{server[0]}:{server[1]}" if server[1] else server[0]
+        return f"{scope.get('scheme', 'http')}://{host}{suffix}"
+
+    def _signed(self, scope: Scope, params: FormParams, body: bytes) -> bool:
+        if self.validator is None:
+            return self.settings.insecure
+        headers = dict(scope.get("headers", ()))
+        signature = headers.get(b"x-twilio-signature", b"").decode("latin-1")
+        if not signature:
+            return False
+        algorithm = get_signature_algorithm(
+            headers.get(b"x-twilio-webhooks-signature-settings", b"").decode("latin-1")
+        )
+        url = self.public_url(scope)
+        try:
+            expected = self.validator.compute_signature(url, params, algorithm)
+        except ValueError:  # an algorithm this SDK does not know
+            return False
+        if hmac.compare_digest(expected, signature):
+            return True
+        return bool(self.validator.validate(url, params, signature, algorithm))

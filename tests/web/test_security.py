@@ -1,0 +1,118 @@
+"""Every Twilio-facing route checks X-Twilio-Signature; bad requests change nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from ivr_engine.web import Settings, create_app
+from tests.conftest import AUTH_TOKEN, Twilio
+from tests.web.calls import Call
+
+SID = "CA" + "4" * 32
+ROUTES = [
+    "/voice/acme",
+    "/voice/acme/step/1/input",
+    "/status/call",
+    "/status/recording",
+    "/status/transcription",
+]
+
+
+def rows(settings: Settings) -> list[tuple[str, int, str]]:
+    with sqlite3.connect(settings.db_path) as db:
+        return db.execute("SELECT call_sid, step, data FROM sessions ORDER BY call_sid").fetchall()
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_a_forged_signature_gets_403_on_every_route(twilio: Twilio, path: str) -> None:
+    forged = Twilio(twilio.client, token="not-the-real-token")
+    response = forged.post(path, {"CallSid": SID, "Digits": "1"})
+    assert response.status_code == 403
+    assert response.text == "invalid Twilio signature"
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_a_missing_signature_gets_403_on_every_route(twilio: Twilio, path: str) -> None:
+    response = twilio.client.post(path, data={"CallSid": SID})
+    assert response.status_code == 403
+
+
+def test_a_signature_replayed_with_other_params_gets_403_and_the_call_does_not_move(
+    twilio: Twilio, settings: Settings
+) -> None:
+    call = Call(twilio, "acme", sid=SID)
+    call.start()
+    before = rows(settings)
+    url = "http://testserver" + call.last.url("Gather")
+    signature = twilio.sign(url, {**call.base_params, "Digits": "7"})
+    response = twilio.post(url, {**call.base_params, "Digits": "1"}, signature=signature)
+    assert response.status_code == 403
+    assert rows(settings) == before
+
+
+def test_a_forged_incoming_call_creates_no_session(twilio: Twilio, settings: Settings) -> None:
+    Twilio(twilio.client, token="wrong").post(
+        "/voice/acme", {"CallSid": SID, "From": "+15551234567"}
+    )
+    assert rows(settings) == []
+
+
+def test_a_signed_get_with_query_parameters_is_accepted(twilio: Twilio) -> None:
+    response = twilio.get(f"/voice/acme?CallSid={SID}&From=%2B15551234567&To=%2B15550000000")
+    assert response.status_code == 200
+    assert "Thanks for calling Acme." in response.text
+
+
+def test_behind_a_proxy_the_signature_is_checked_against_the_public_url(settings: Settings) -> None:
+    public = Settings(**{**settings.__dict__, "public_url": "https://ivr.example.com/base"})
+    with TestClient(create_app(public)) as client:
+        proxied = Twilio(client, base="https://ivr.example.com/base")
+        params = {"CallSid": SID, "From": "+15551234567", "To": "+15550000000"}
+        signature = proxied.sign("https://ivr.example.com/base/voice/acme", params)
+        response = client.post(
+            "/voice/acme", data=params, headers={"X-Twilio-Signature": signature}
+        )
+        assert response.status_code == 200
+        # action URLs point back through the proxy
+        assert 'action="https://ivr.example.com/base/voice/acme/step/1/input"' in response.text
+        local = Twilio(client).post("/voice/acme", {**params, "CallSid": "CA" + "5" * 32})
+        assert local.status_code == 403
+
+
+def test_a_request_without_callsid_is_malformed(twilio: Twilio) -> None:
+    response = twilio.post("/voice/acme", {"From": "+15551234567"})
+    assert response.status_code == 400
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(twilio: Twilio, settings: Settings) -> None:
+    response = twilio.post("/voice/acme", {"CallSid": SID, "Junk": "x" * 70_000})
+    assert response.status_code == 400
+    assert rows(settings) == []
+
+
+def test_an_unknown_action_kind_is_malformed(twilio: Twilio) -> None:
+    assert twilio.post("/voice/acme/step/1/explode", {"CallSid": SID}).status_code == 400
+
+
+def test_the_server_refuses_to_start_without_a_token_unless_insecure(
+    tmp_path: Path, flows_dir: Path
+) -> None:
+    with pytest.raises(SystemExit, match="TWILIO_AUTH_TOKEN is not set"):
+        create_app(Settings(flows_dir=flows_dir, db_path=str(tmp_path / "x.db")))
+    insecure = Settings(flows_dir=flows_dir, db_path=str(tmp_path / "x.db"), insecure=True)
+    with TestClient(create_app(insecure)) as client:
+        assert client.post("/voice/acme", data={"CallSid": SID}).status_code == 200
+
+
+def test_healthz_needs_no_signature(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.text.startswith("ok")
+
+
+def test_the_auth_token_never_appears_in_settings_repr() -> None:
+    assert AUTH_TOKEN not in repr(Settings(auth_token=AUTH_TOKEN))
