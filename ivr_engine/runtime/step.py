@@ -21,6 +21,7 @@ from .context import StepContext
 from .effects import OutboundMessage
 from .events import Event, EventKind
 from .session import CallInfo, Session
+from .twiml import render
 
 # A response may chain at most this many nodes; more means a loop the validator could not see
 # (for example through a plugin's dynamic target).
@@ -151,7 +152,7 @@ def _result(
 ) -> StepResult:
     outcome, node = final
     ended = isinstance(outcome, End)
-    twiml = str(ctx.response)
+    twiml = render(ctx.response)
     new = session.evolve(
         vars=ctx.vars,
         attempts=ctx.attempts,
