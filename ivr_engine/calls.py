@@ -18,7 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from .flows import FlowRepository
 from .model import Flow
-from .runtime import Event, EventKind, Session, StepResult, replay, start_call, step
+from .runtime import Event, EventKind, Session, StepResult, recover, replay, start_call, step
 from .runtime.step import apology
 from .store.sessions import SessionStore
 
@@ -73,13 +73,19 @@ class CallService:
         async with self.sessions.locked(call_sid):
             session = await self.sessions.load(call_sid)
             if session is None:
-                log.error(
-                    "call %s: no session for an action on flow %r; answering with an apology",
-                    call_sid,
-                    flow_id,
-                )
                 flow = self.flows.current(flow_id)
-                return apology_twiml(flow.language if flow else "en-US")
+                if flow is None:
+                    log.error(
+                        "call %s: no session and no flow %r; answering with an apology",
+                        call_sid,
+                        flow_id,
+                    )
+                    return apology_twiml()
+                reason = f"no session for call {call_sid} (action on flow {flow_id!r})"
+                result = await recover(
+                    flow, params, reason, now=self.clock(), url_prefix=self.url_prefix
+                )
+                return await self._commit(result, params)
             if step_number != session.step:
                 log.info(
                     "call %s: request for step %s while at step %s: replaying",

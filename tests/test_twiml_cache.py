@@ -21,7 +21,12 @@ def test_a_cached_document_is_the_sdks_own_text() -> None:
 
 
 def test_documents_differing_in_any_detail_get_their_own_text() -> None:
-    variants = [build(1, "Press 1", True), build(2, "Press 1", True), build(1, "Press 2", True), build(1, "Press 1", 1)]
+    variants = [
+        build(1, "Press 1", True),
+        build(2, "Press 1", True),
+        build(1, "Press 2", True),
+        build(1, "Press 1", 1),
+    ]
     texts = [render(v) for v in variants]
     assert texts == [v.to_xml() for v in variants]
     assert len(set(texts)) == 4  # bool True renders "true", the number 1 renders "1"

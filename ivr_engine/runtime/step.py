@@ -92,6 +92,18 @@ async def step(
     return await _run(flow, session, node, lambda ctx: node.resume(ctx, event), now, url_prefix)
 
 
+async def recover(
+    flow: Flow,
+    params: Mapping[str, str],
+    reason: str,
+    *,
+    now: datetime | None = None,
+    url_prefix: str = "",
+) -> StepResult:
+    """A request for a call the engine has no session for: apologise, then `on_error` or hang up."""
+    return await _fail(flow, new_session(flow, params), StepError(reason), None, now, url_prefix)
+
+
 def replay(session: Session) -> StepResult:
     """Answer a repeated or stale request with the TwiML the caller is already in."""
     return StepResult(session.last_twiml or _hangup_twiml(), session, replayed=True)

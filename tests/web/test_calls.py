@@ -185,7 +185,33 @@ def test_an_unknown_flow_answers_an_apology_and_hangs_up(twilio: Twilio) -> None
     assert answer.said() == ["We're sorry, something went wrong."]
 
 
-def test_an_action_for_an_unknown_call_answers_an_apology(twilio: Twilio) -> None:
-    response = twilio.post("/voice/acme/step/1/input", {"CallSid": "CA" + "7" * 32, "Digits": "1"})
+def test_an_action_for_an_unknown_call_apologises_then_continues_at_on_error(
+    twilio: Twilio,
+) -> None:
+    call = Call(twilio, "acme", sid="CA" + "7" * 32)
+    response = twilio.post("/voice/acme/step/1/input", {**call.base_params, "Digits": "1"})
     assert response.status_code == 200
-    assert "something went wrong" in response.text and "<Hangup" in response.text
+    answer = call._answer(response)
+    # acme's on_error says "Let me take a message instead." and goes to voicemail
+    assert answer.said()[:2] == [
+        "We're sorry, something went wrong.",
+        "Let me take a message instead.",
+    ]
+    assert answer.verbs() == ["Say", "Say", "Say", "Record", "Redirect"]
+    assert call.record().said() == ["Thanks, we'll call you back soon. Goodbye."]
+
+
+def test_an_action_for_an_unknown_call_in_a_flow_without_on_error_hangs_up(
+    twilio: Twilio, flows_dir: Path, settings: Settings
+) -> None:
+    (flows_dir / "plain.yaml").write_text(
+        "start: hi\nnodes:\n  hi:\n    type: hangup\n    text: Hi.\n"
+    )
+    with TestClient(create_app(settings)) as client:
+        response = Twilio(client).post(
+            "/voice/plain/step/3/input", {"CallSid": "CA" + "6" * 32, "Digits": "1"}
+        )
+    assert response.status_code == 200
+    assert response.text.endswith(
+        '<Say language="en-US">We\'re sorry, something went wrong.</Say><Hangup /></Response>'
+    )
