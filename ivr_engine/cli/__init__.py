@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import DefinitionError
-from . import schema_cmd, validate
+from . import graph, schema_cmd, simulate, test_cmd, validate
 
-COMMANDS: list[ModuleType] = [validate, schema_cmd]
+COMMANDS: list[ModuleType] = [validate, schema_cmd, test_cmd, simulate, graph]
 
 
 def build_parser() -> argparse.ArgumentParser:
