@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import DefinitionError
-from . import graph, schema_cmd, simulate, test_cmd, validate
+from . import graph, new, schema_cmd, simulate, test_cmd, validate
 
-COMMANDS: list[ModuleType] = [validate, schema_cmd, test_cmd, simulate, graph]
+COMMANDS: list[ModuleType] = [validate, schema_cmd, new, simulate, test_cmd, graph]
 
 
 def build_parser() -> argparse.ArgumentParser:

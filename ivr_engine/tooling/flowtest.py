@@ -251,10 +251,11 @@ async def _play(file: str, case: Case, call: Call) -> Failure | None:
             return fail(step, message, turn)
     if not call.ended:
         turn = await call.act(HangUp())
+    heard_last = next(t for t in reversed(call.turns) if not isinstance(t.action, HangUp))
     for step in case.expectations:
         message = EXPECTATIONS[step.kind](step.value, call, turn)
         if message is not None:
-            return fail(step, message, None if step.kind != "expect_end" else call.turns[-1])
+            return fail(step, message, heard_last if step.kind == "expect_end" else None)
     return None
 
 
@@ -400,7 +401,7 @@ def _expect_messages(value: tuple[Mapping[str, Any], ...], call: Call, turn: Tur
                 if _normal(str(wanted)) not in _normal(actual or ""):
                     return f"message {i}: its body {_show(actual)} does not contain {_show(wanted)}"
             elif not _matches(wanted, actual):
-                return f"message {i}: its {key} is {_show(actual)}, not {_show(wanted)}"
+                return f"message {i}: its {quote(key)} is {_show(actual)}, not {_show(wanted)}"
     return None
 
 
@@ -438,15 +439,12 @@ def _matches(expected: Any, actual: Any) -> bool:
             and len(actual) == len(expected)
             and all(_matches(e, a) for e, a in zip(expected, actual, strict=True))
         )
-    if expected == actual and type(expected) is type(actual):
-        return True
-    numeric = (int, float)
     if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected == actual and isinstance(expected, bool) and isinstance(actual, bool)
-    if isinstance(expected, numeric) and isinstance(actual, str | numeric):
-        return _number_text(expected) == _number_text(actual)
-    if isinstance(actual, numeric) and isinstance(expected, str):
-        return _number_text(actual) == expected.strip()
+        return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
+    if isinstance(expected, int | float) or isinstance(actual, int | float):
+        if isinstance(expected, str | int | float) and isinstance(actual, str | int | float):
+            return _number_text(expected) == _number_text(actual)
+        return False
     return bool(expected == actual)
 
 

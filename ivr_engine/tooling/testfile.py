@@ -472,12 +472,12 @@ def _messages(value: Any) -> Any:
         return _Bad('needs a list of messages, e.g. expect_messages: [{to: "+15551234567"}]')
     for i, item in enumerate(value):
         if not isinstance(item, dict):
-            return _Bad(f"message {i + 1} must be a map such as {{body: Thanks}}")
+            return _Bad(f"needs message {i + 1} as a map such as {{body: Thanks}}")
         for key in item:
             if key not in MESSAGE_FIELDS:
                 return _Bad(
-                    f"message {i + 1}: {quote(key)} is not a message field{suggest(key, MESSAGE_FIELDS)}; "
-                    f"use {choices(MESSAGE_FIELDS)}"
+                    f"lists {quote(key)} in message {i + 1}, which is not a message field"
+                    f"{suggest(key, MESSAGE_FIELDS)}; use {choices(MESSAGE_FIELDS)}"
                 )
     return tuple(dict(item) for item in value)
 
