@@ -119,10 +119,12 @@ async def converse(call: Call, read: Read, write: Write, *, interactive: bool = 
 
 def summary(call: Call) -> list[str]:
     """The end of a simulation: how the call ended, its path, variables and messages."""
-    lines = [
-        f"The call ended: {call.end_reason}",
-        "Path: " + " -> ".join(call.path),
-    ]
+    ending = (
+        f"The call ended: {call.end_reason}"
+        if call.ended
+        else f'The call did not end: it waits at "{call.session.node if call.session else None}"'
+    )
+    lines = [ending, "Path: " + " -> ".join(call.path)]
     variables = call.variables
     lines.append("Variables:" + ("" if variables else " none"))
     lines += [f"  {name} = {_value(value)}" for name, value in variables.items()]

@@ -83,7 +83,12 @@ def test_a_script_answer_that_does_not_fit_stops_with_exit_code_1(ivr) -> None:
     done = ivr("simulate", "acme", "--script", "busy")
     assert done.returncode == 1
     assert '  ? "busy" is not keys: type keys (0-9, * and #)' in done.stdout
-    assert done.stdout.rstrip().endswith("Messages that would have been sent: none")
+    assert done.stdout.splitlines()[-4:] == [
+        'The call did not end: it waits at "main_menu"',
+        "Path: welcome -> main_menu",
+        "Variables: none",
+        "Messages that would have been sent: none",
+    ]
 
 
 @pytest.mark.parametrize(
