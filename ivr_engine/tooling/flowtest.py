@@ -305,7 +305,7 @@ def after(turn: Turn) -> str:
         return f'after the dial result "{action.status}"'
     if isinstance(action, Recording):
         return f"after a {action.seconds}-second recording"
-    return "before hanging up"
+    return "after hanging up"
 
 
 # ---- a whole run -------------------------------------------------------------------------

@@ -268,6 +268,65 @@ def test_a_failing_case_expectation_is_checked_after_the_caller_hangs_up(
     assert str(result.failure) == expected
 
 
+DIALLING = [
+    '  the caller heard, after pressing "1":',
+    '    dial +15550100  <- the call waits here, at node "sales"',
+]
+
+
+@pytest.mark.parametrize(
+    ("steps", "first_line"),
+    [
+        (
+            '      - say: "sales"\n',
+            "flows/tests/t.yaml:6:9: step 2 (say): the caller spoke, but the call waits for a dial "
+            "result: completed, answered, busy, no-answer, failed, canceled",
+        ),
+        (
+            "      - silence\n",
+            "flows/tests/t.yaml:6:9: step 2 (silence): the caller stayed silent, but the call waits for "
+            "a dial result: completed, answered, busy, no-answer, failed, canceled",
+        ),
+        (
+            "      - record: 10\n",
+            "flows/tests/t.yaml:6:9: step 2 (record): the caller gave a recording, but the call waits "
+            "for a dial result: completed, answered, busy, no-answer, failed, canceled",
+        ),
+        (
+            "      - hangup\n      - dial_result: busy\n",
+            "flows/tests/t.yaml:7:9: step 3 (dial_result): the call has already ended: nothing more "
+            "can happen",
+        ),
+    ],
+)
+def test_a_caller_action_that_does_not_fit_fails_at_its_step(
+    project: Path, loader: FlowLoader, steps: str, first_line: str
+) -> None:
+    (result,) = run(loader, ACME + steps).results
+    lines = str(result.failure).splitlines()
+    assert lines[0] == first_line
+    if "hangup" in steps:
+        assert lines[1:] == [
+            "  the caller heard, after hanging up:",
+            "    (the call ended: caller hung up)",
+        ]
+    else:
+        assert lines[1:] == DIALLING
+
+
+def test_speaking_where_the_flow_only_takes_keys_is_refused(
+    project: Path, loader: FlowLoader
+) -> None:
+    text = 'flow: acme\ncases:\n  - name: c\n    steps:\n      - say: "sales"\n'
+    (result,) = run(loader, text).results
+    assert str(result.failure).splitlines() == [
+        "flows/tests/t.yaml:5:9: step 1 (say): the caller cannot speak an answer here: the call "
+        "listens for keys (1 digit)",
+        "  the caller heard, when the call started:",
+        *AT_START,
+    ]
+
+
 def test_a_case_expecting_another_ending_shows_the_last_thing_heard(
     project: Path, loader: FlowLoader
 ) -> None:
