@@ -4,7 +4,7 @@ The public API for plugin authors is the `Node` base class and what it works wit
 """
 
 from .errors import DefinitionError, FlowError, IvrError, PluginError, Problem, StepError
-from .node import End, FieldIssue, Goto, Node, Outcome, Target, Wait, iter_field
+from .node import End, FieldIssue, Goto, Node, Outcome, Target, Transition, Wait, iter_field
 from .runtime.context import StepContext
 from .runtime.events import Event, EventKind
 
@@ -24,6 +24,7 @@ __all__ = [
     "StepContext",
     "StepError",
     "Target",
+    "Transition",
     "Wait",
     "iter_field",
 ]

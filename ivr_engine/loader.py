@@ -25,6 +25,7 @@ from .validation import SchemaChecker
 
 FLOW_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FLOW_SUFFIXES = (".yaml", ".yml")
+TEST_SUFFIXES = (".test.yaml", ".test.yml")  # flow test files kept beside flows
 
 
 @dataclass(frozen=True)
@@ -146,12 +147,17 @@ def _display(path: Path) -> str:
 
 
 def iter_flow_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Flow files named by `paths`: files as given, folders by their top-level *.yaml files."""
+    """Flow files named by `paths`: files as given, folders by their top-level *.yaml files.
+
+    Flow test files kept beside flows (`acme.test.yaml`) are not flows and are skipped.
+    """
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             yield from sorted(
-                p for p in path.iterdir() if p.suffix in FLOW_SUFFIXES and p.is_file()
+                p
+                for p in path.iterdir()
+                if p.suffix in FLOW_SUFFIXES and not p.name.endswith(TEST_SUFFIXES) and p.is_file()
             )
         else:
             yield path

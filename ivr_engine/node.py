@@ -22,21 +22,36 @@ FieldPath = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Goto:
-    """Continue the call at another node (in the same response, or after the caller's answer)."""
+    """Continue the call at another node (in the same response, or after the caller's answer).
+
+    `via` optionally names the transition taken (a `Transition.via` of the node: "1", "busy",
+    "no input"), so coverage reports and diagrams can tell apart two ways to the same node.
+    """
 
     target: str
+    via: str | None = None
 
 
 @dataclass(frozen=True)
 class Wait:
-    """The node put a prompt into the response and waits for the caller's answer."""
+    """The node put a prompt into the response and waits for the caller's answer.
+
+    `via` is set when waiting again is itself a transition (a re-prompt after no input).
+    """
+
+    via: str | None = None
 
 
 @dataclass(frozen=True)
 class End:
-    """The call ends here (the node emitted `<Hangup/>` or handed the call elsewhere for good)."""
+    """The call ends here (the node emitted `<Hangup/>` or handed the call elsewhere for good).
+
+    `via` is set when ending is one of several ways out of the node (no valid input, a dial
+    outcome nothing handles).
+    """
 
     reason: str = "hangup"
+    via: str | None = None
 
 
 Outcome = Goto | Wait | End
@@ -52,6 +67,19 @@ class Target:
     path: FieldPath
     node_id: str
     label: str
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One way out of a node, as flow tests, coverage and diagrams count them.
+
+    `via` is the label the node puts on the `Goto`/`Wait`/`End` it returns when it goes this
+    way; `target` is the node the call goes to (the node itself for a re-prompt), or None when
+    the call ends there.
+    """
+
+    via: str
+    target: str | None
 
 
 @dataclass(frozen=True)
@@ -137,6 +165,14 @@ class Node:
                 if isinstance(value, str):
                     found.append(Target(path, value, _edge_label(path)))
         return found
+
+    def transitions(self) -> list[Transition]:
+        """Every way out of this node, including re-prompts and endings; defaults to `targets()`.
+
+        Override when the node can also wait again or end the call, so coverage can ask a
+        test to take those ways too.
+        """
+        return [Transition(t.label, t.node_id) for t in self.targets()]
 
     def variables_written(self) -> list[tuple[FieldPath, str]]:
         """Variables this node fills, with the field that names each."""

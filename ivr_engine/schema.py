@@ -76,5 +76,13 @@ def compose(node_schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         defs.pop(name, None)
     for name, node_schema in node_schemas.items():
         defs[name] = with_type_field(name, node_schema)
+    shipped_node = defs["node"]
     defs["node"] = node_union(list(node_schemas))
+    # keep the help text the shipped file gives editors
+    for key in ("title", "description"):
+        if key in shipped_node:
+            defs["node"][key] = shipped_node[key]
+        shipped_type = shipped_node.get("properties", {}).get("type", {})
+        if key in shipped_type:
+            defs["node"]["properties"]["type"][key] = shipped_type[key]
     return schema

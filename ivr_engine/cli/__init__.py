@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import DefinitionError
-from . import schema_cmd, serve, validate
+from . import graph, new, schema_cmd, serve, simulate, test_cmd, validate
 
-COMMANDS: list[ModuleType] = [validate, schema_cmd, serve]
+COMMANDS: list[ModuleType] = [validate, schema_cmd, serve, new, simulate, test_cmd, graph]
 
 
 def build_parser() -> argparse.ArgumentParser:

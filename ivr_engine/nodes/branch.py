@@ -24,5 +24,5 @@ class BranchNode(Node):
     def enter(self, ctx: StepContext) -> Outcome:
         for i, case in enumerate(self.spec["cases"]):
             if ctx.evaluate(("cases", i, "when")):
-                return Goto(case["next"])
-        return Goto(self.spec["default"])
+                return Goto(case["next"], via=f"when {case['when']}")
+        return Goto(self.spec["default"], via="otherwise")

@@ -10,6 +10,6 @@ def continue_or_hang_up(node: Node, ctx: StepContext) -> Outcome:
     """Go to the node's `next`; a node without one ends the call, as the flow ran out."""
     target = node.field("next")
     if target:
-        return Goto(target)
+        return Goto(target, via="next")
     ctx.response.hangup()
     return End("end of flow")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..node import End, FieldIssue, Goto, Node, Outcome, Target, Wait
+from ..node import End, FieldIssue, Goto, Node, Outcome, Target, Transition, Wait
 from ..runtime.context import StepContext
 from ..runtime.events import Event, EventKind
 from ..schema import builtin_node_schema
 
 DESTINATIONS = ("to", "sip", "client", "queue")
 OUTCOMES = ("completed", "answered", "busy", "no-answer", "failed", "canceled")
+OTHER = "other outcome"  # the transition label of `next`: any outcome not listed under `on`
 
 
 class DialNode(Node):
@@ -26,7 +27,13 @@ class DialNode(Node):
             for outcome, target in self.field("on", {}).items()
         ]
         if self.field("next"):
-            found.append(Target(("next",), self.spec["next"], "other outcome"))
+            found.append(Target(("next",), self.spec["next"], OTHER))
+        return found
+
+    def transitions(self) -> list[Transition]:
+        found = super().transitions()
+        if not self.field("next") and set(OUTCOMES) - set(self.field("on", {})):
+            found.append(Transition(OTHER, None))  # an outcome nothing handles hangs up
         return found
 
     def destination(self) -> tuple[str, Any]:
@@ -75,8 +82,10 @@ class DialNode(Node):
             if event.kind is EventKind.DIAL
             else "failed"
         )
-        target = self.field("on", {}).get(status) or self.field("next")
-        if target:
-            return Goto(target)
+        listed = self.field("on", {}).get(status)
+        if listed:
+            return Goto(listed, via=status)
+        if self.field("next"):
+            return Goto(self.spec["next"], via=OTHER)
         ctx.response.hangup()
-        return End(f"dial {status}")
+        return End(f"dial {status}", via=OTHER)

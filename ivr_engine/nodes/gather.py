@@ -6,11 +6,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..node import FieldIssue, Goto, Node, Outcome, Target
+from ..node import FieldIssue, Goto, Node, Outcome, Target, Transition
 from ..runtime.context import StepContext
 from ..runtime.events import Event, EventKind
 from ..schema import builtin_node_schema
-from .prompting import PROMPT_FIELDS, ask, retry
+from .prompting import PROMPT_FIELDS, ask, retry, retry_transitions
+
+ANSWER = "answer"
 
 
 class GatherNode(Node):
@@ -22,10 +24,14 @@ class GatherNode(Node):
     waits = True
 
     def targets(self) -> list[Target]:
-        found = [Target(("next",), self.spec["next"], "answer")]
+        found = [Target(("next",), self.spec["next"], ANSWER)]
         if self.field("on_failure"):
             found.append(Target(("on_failure",), self.spec["on_failure"], "failure"))
         return found
+
+    def transitions(self) -> list[Transition]:
+        answer = Transition(ANSWER, self.spec["next"])
+        return [answer, *retry_transitions(self, can_mismatch=self.field("pattern") is not None)]
 
     def check(self) -> Iterator[FieldIssue]:
         pattern = self.field("pattern")
@@ -61,4 +67,4 @@ class GatherNode(Node):
         if pattern is not None and not re.fullmatch(pattern, answer):
             return retry(self, ctx, "no_match", self.enter)
         ctx.set_var(self.spec["into"], answer)
-        return Goto(self.spec["next"])
+        return Goto(self.spec["next"], via=ANSWER)

@@ -96,4 +96,5 @@ class HoursNode(Node):
 
     def enter(self, ctx: StepContext) -> Outcome:
         moment = ctx.local_now(self.field("timezone"))
-        return Goto(self.spec["open"] if self.is_open(moment) else self.spec["closed"])
+        way = "open" if self.is_open(moment) else "closed"
+        return Goto(self.spec[way], via=way)

@@ -6,11 +6,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..node import FieldIssue, Goto, Node, Outcome, Target
+from ..node import FieldIssue, Goto, Node, Outcome, Target, Transition
 from ..runtime.context import StepContext
 from ..runtime.events import Event, EventKind
 from ..schema import builtin_node_schema
-from .prompting import PROMPT_FIELDS, ask, retry
+from .prompting import PROMPT_FIELDS, ask, retry, retry_transitions
 
 _WORD = re.compile(r"[^\w\s]", re.UNICODE)
 
@@ -38,6 +38,10 @@ class MenuNode(Node):
         if self.field("on_failure"):
             found.append(Target(("on_failure",), self.spec["on_failure"], "failure"))
         return found
+
+    def transitions(self) -> list[Transition]:
+        options = [Transition(str(key), _target(o)) for key, o in self.spec["options"].items()]
+        return [*options, *retry_transitions(self)]
 
     def spoken(self) -> dict[str, list[str]]:
         return {
@@ -76,23 +80,28 @@ class MenuNode(Node):
 
     def resume(self, ctx: StepContext, event: Event) -> Outcome:
         if event.kind is EventKind.INPUT and event.has_input:
-            chosen = self.choose(event.digits, event.speech)
-            if chosen is not None:
-                return Goto(chosen)
+            key = self.choice(event.digits, event.speech)
+            if key is not None:
+                return Goto(_target(self.spec["options"][key]), via=key)
             return retry(self, ctx, "no_match", self.enter)
         return retry(self, ctx, "no_input", self.enter)
 
     def choose(self, digits: str, speech: str) -> str | None:
+        """The node the caller's answer leads to, or None when it matches no option."""
+        key = self.choice(digits, speech)
+        return None if key is None else _target(self.spec["options"][key])
+
+    def choice(self, digits: str, speech: str) -> str | None:
+        """The key of the option the caller's answer picks, or None when it matches none."""
         options = self.spec["options"]
         if digits:
-            option = options.get(digits[:1])
-            return _target(option) if option is not None else None
+            return digits[:1] if digits[:1] in options else None
         said = f" {_normal(speech)} "
         for key, words in self.spoken().items():
             if any(f" {_normal(word)} " in said for word in words):
-                return _target(options[key])
+                return key
         if _normal(speech) in options:
-            return _target(options[_normal(speech)])
+            return _normal(speech)
         return None
 
 

@@ -7,12 +7,17 @@ no-input event. After the last attempt the call goes to `on_failure`, else it ha
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from ..node import End, Goto, Node, Outcome, Wait
+from ..node import End, Goto, Node, Outcome, Transition, Wait
 from ..runtime.context import StepContext
 
 DEFAULT_ATTEMPTS = 3
+# Transition labels (`via`) of the ways a prompting node can go besides the answer.
+NO_INPUT = "no input"
+NO_MATCH = "no match"
+FAILURE = "failure"
 
 
 def ask(
@@ -42,10 +47,24 @@ def retry(node: Node, ctx: StepContext, message_field: str, again: Any) -> Outco
     if ctx.attempt() >= node.field("attempts", DEFAULT_ATTEMPTS):
         target = node.field("on_failure")
         if target:
-            return Goto(target)
+            return Goto(target, via=FAILURE)
         ctx.response.hangup()
-        return End("no valid input")
-    return again(ctx, ctx.render(message_field))
+        return End("no valid input", via=FAILURE)
+    outcome = again(ctx, ctx.render(message_field))
+    if isinstance(outcome, Wait):
+        return replace(outcome, via=NO_INPUT if message_field == "no_input" else NO_MATCH)
+    return outcome
+
+
+def retry_transitions(node: Node, *, can_mismatch: bool = True) -> list[Transition]:
+    """The re-prompts (when more than one attempt is allowed) and the give-up way of a node."""
+    found: list[Transition] = []
+    if node.field("attempts", DEFAULT_ATTEMPTS) > 1:
+        found.append(Transition(NO_INPUT, node.id))
+        if can_mismatch:
+            found.append(Transition(NO_MATCH, node.id))
+    found.append(Transition(FAILURE, node.field("on_failure")))
+    return found
 
 
 PROMPT_FIELDS = ("prompt", "no_input", "no_match")

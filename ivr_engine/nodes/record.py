@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..node import Goto, Node, Outcome, Wait
+from ..node import Goto, Node, Outcome, Transition, Wait
 from ..runtime.context import StepContext
 from ..runtime.events import Event, EventKind
 from ..schema import builtin_node_schema
@@ -24,12 +24,22 @@ def recording_value(params: dict[str, str] | Any) -> dict[str, Any]:
     }
 
 
+RECORDED = "recorded"
+NOTHING_RECORDED = "no recording"
+
+
 class RecordNode(Node):
     type_name = "record"
     schema = builtin_node_schema("record")
     template_fields = ("prompt",)
     variable_fields = ("into",)
     waits = True
+
+    def transitions(self) -> list[Transition]:
+        return [
+            Transition(RECORDED, self.spec["next"]),
+            Transition(NOTHING_RECORDED, self.spec["next"]),
+        ]
 
     def enter(self, ctx: StepContext) -> Outcome:
         ctx.say(ctx.response, ctx.render("prompt"))
@@ -51,7 +61,7 @@ class RecordNode(Node):
         return Wait()
 
     def resume(self, ctx: StepContext, event: Event) -> Outcome:
+        recorded = event.kind is EventKind.RECORD
         if self.field("into"):
-            params = event.params if event.kind is EventKind.RECORD else {}
-            ctx.set_var(self.spec["into"], recording_value(dict(params)))
-        return Goto(self.spec["next"])
+            ctx.set_var(self.spec["into"], recording_value(dict(event.params if recorded else {})))
+        return Goto(self.spec["next"], via=RECORDED if recorded else NOTHING_RECORDED)

@@ -6,7 +6,7 @@ Nothing here touches HTTP or SQL; the web layer parses requests into `Event`s an
 
 from .events import Event, EventKind
 from .session import CallInfo, Session
-from .step import StepResult, recover, replay, start_call, step
+from .step import StepResult, Taken, recover, replay, start_call, step
 
 __all__ = [
     "CallInfo",
@@ -14,6 +14,7 @@ __all__ = [
     "EventKind",
     "Session",
     "StepResult",
+    "Taken",
     "recover",
     "replay",
     "start_call",

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from ..errors import StepError
 from ..model import Flow
-from ..node import End, Goto, Node, Outcome
+from ..node import End, Goto, Node, Outcome, Wait
 from .context import StepContext
 from .effects import OutboundMessage
 from .events import Event, EventKind
@@ -43,12 +43,27 @@ def apology(language: str) -> str:
 
 
 @dataclass(frozen=True)
+class Taken:
+    """A transition the call took in this step, for flow tests and coverage.
+
+    `node` is the node it left (None when the call entered the flow: "start", or its
+    on_error path: "error"); `via` is the node's label for it, None when a (plugin) node did
+    not say; `target` is where the call went (the node itself for a re-prompt, None: the end).
+    """
+
+    node: str | None
+    via: str | None
+    target: str | None
+
+
+@dataclass(frozen=True)
 class StepResult:
     twiml: str
     session: Session
     messages: list[OutboundMessage] = field(default_factory=list)
     error: str | None = None  # what failed, for the log; the caller heard an apology
     replayed: bool = False
+    taken: list[Taken] = field(default_factory=list)
 
 
 def new_session(flow: Flow, params: Mapping[str, str]) -> Session:
@@ -68,7 +83,9 @@ async def start_call(
 ) -> StepResult:
     """The incoming-call webhook: a new session, run from the flow's start node."""
     session = new_session(flow, params)
-    return await _run(flow, session, None, lambda ctx: Goto(flow.start), now, url_prefix)
+    return await _run(
+        flow, session, None, lambda ctx: Goto(flow.start, via="start"), now, url_prefix
+    )
 
 
 async def step(
@@ -119,19 +136,25 @@ async def _run(
 ) -> StepResult:
     ctx = _context(flow, session, now, url_prefix)
     path = list(session.path)
+    taken: list[Taken] = []
     ctx.node = node
     try:
         outcome = await _settle(first(ctx))
-        final = await _chain(flow, ctx, outcome, path, node)
+        final = await _chain(flow, ctx, outcome, path, node, taken)
     except Exception as exc:  # a failing node must not fail the caller
         return await _fail(
             flow, session, exc, ctx.node.id if ctx.node else session.node, now, url_prefix
         )
-    return _result(session, ctx, path, final)
+    return _result(session, ctx, path, final, taken=taken)
 
 
 async def _chain(
-    flow: Flow, ctx: StepContext, outcome: Outcome, path: list[str], node: Node | None
+    flow: Flow,
+    ctx: StepContext,
+    outcome: Outcome,
+    path: list[str],
+    node: Node | None,
+    taken: list[Taken],
 ) -> tuple[Outcome, Node | None]:
     visits = 0
     while isinstance(outcome, Goto):
@@ -140,11 +163,14 @@ async def _chain(
             raise StepError(
                 f"more than {MAX_CHAIN} nodes in one response: the flow loops without waiting"
             )
+        taken.append(Taken(node.id if node else None, outcome.via, outcome.target))
         node = flow.nodes[outcome.target]
         ctx.attempts.pop(node.id, None)  # arriving afresh: attempts start again
         path.append(node.id)
         ctx.node = node
         outcome = await _settle(node.enter(ctx))
+    if node is not None and outcome.via is not None:  # a re-prompt, or one way of ending
+        taken.append(Taken(node.id, outcome.via, node.id if isinstance(outcome, Wait) else None))
     return outcome, node
 
 
@@ -161,6 +187,7 @@ def _result(
     path: list[str],
     final: tuple[Outcome, Node | None],
     error: str | None = None,
+    taken: list[Taken] | None = None,
 ) -> StepResult:
     outcome, node = final
     ended = isinstance(outcome, End)
@@ -177,7 +204,7 @@ def _result(
         ended=ended,
         end_reason=outcome.reason if isinstance(outcome, End) else "",
     )
-    return StepResult(twiml, new, ctx.messages, error)
+    return StepResult(twiml, new, ctx.messages, error, taken=taken or [])
 
 
 def _context(flow: Flow, session: Session, now: datetime | None, url_prefix: str) -> StepContext:
@@ -211,9 +238,10 @@ async def _fail(
     path = list(session.path)
     if flow.on_error and flow.on_error in flow.nodes and node_id != flow.on_error:
         marker = len(path)
+        taken: list[Taken] = []
         try:
-            final = await _chain(flow, ctx, Goto(flow.on_error), path, None)
-            return _result(session, ctx, path, final, error)
+            final = await _chain(flow, ctx, Goto(flow.on_error, via="error"), path, None, taken)
+            return _result(session, ctx, path, final, error, taken)
         except Exception as second:
             error += f"; the on_error path failed too: {type(second).__name__}: {second}"
             del path[marker:]

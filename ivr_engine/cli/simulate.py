@@ -1,0 +1,134 @@
+"""`ivr simulate FLOW`: play a flow in the terminal, as its caller, with the real runtime."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..tooling.script import DEFAULT_CALLED, DEFAULT_CALLER, ActionError, Call, known_variables
+from ..tooling.simulate import HELP, converse, parse_value, summary
+from ..tooling.testfile import AT_FORMAT, parse_at
+from ..wording import quote, suggest
+from .common import load_flow
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "simulate",
+        help="play a flow in the terminal, as its caller",
+        description="Play a flow in the terminal with the real runtime (no server, no Twilio). "
+        + HELP
+        + " At a dial, type its outcome; at a recording, how many seconds the caller speaks.",
+    )
+    parser.add_argument("flow", metavar="FLOW", help="a flow file, or a flow id in flows/")
+    parser.add_argument(
+        "--script",
+        help="answers to give in order, separated by commas (e.g. 1,busy,10): no questions asked; "
+        "an empty answer is silence",
+    )
+    parser.add_argument("--from", dest="caller", default=DEFAULT_CALLER, help="the caller's number")
+    parser.add_argument("--to", dest="called", default=DEFAULT_CALLED, help="the number called")
+    parser.add_argument(
+        "--at",
+        help='when the call happens, in the flow\'s timezone, e.g. "2026-12-24 18:30" (default: now)',
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="preset a flow variable (repeatable)",
+    )
+    parser.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="make this node fail when the call reaches it, to try the on_error path (repeatable)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    flow = load_flow(args.flow)
+    zone = ZoneInfo(flow.timezone)
+    if args.at is None:
+        moment = datetime.now(UTC).astimezone(zone)
+    else:
+        parsed = parse_at(args.at)
+        if parsed is None:
+            print(f"--at {quote(args.at)} is not a date and time: {AT_FORMAT}", file=sys.stderr)
+            return 2
+        moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    variables: dict[str, Any] = {}
+    known = known_variables(flow)
+    for item in args.var:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            print(
+                f"--var {quote(item)}: write NAME=VALUE, e.g. --var account=1234", file=sys.stderr
+            )
+            return 2
+        if name not in known:
+            print(
+                f'--var: {quote(name)} is not a variable of flow "{flow.id}"{suggest(name, known)}',
+                file=sys.stderr,
+            )
+            return 2
+        variables[name] = parse_value(value)
+    try:
+        call = Call(
+            flow,
+            at=moment,
+            caller=args.caller,
+            called=args.called,
+            variables=variables,
+            fail_at=args.fail,
+        )
+    except ActionError as exc:
+        print(f"--fail: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Calling flow {quote(flow.id)} ({flow.file}) from {args.caller} "
+        f"on {moment.strftime('%a %Y-%m-%d %H:%M')} ({flow.timezone})"
+    )
+    interactive = args.script is None
+    if interactive:
+        print(HELP)
+        read = _reader(echo=not sys.stdin.isatty())
+    else:
+        read = _scripted(args.script.split(","))
+    fitted = asyncio.run(converse(call, read, print, interactive=interactive))
+    print()
+    print("\n".join(summary(call)))
+    return 0 if fitted else 1
+
+
+def _reader(*, echo: bool) -> Any:
+    def read(prompt: str) -> str | None:
+        try:
+            answer = input(prompt)
+        except EOFError:
+            print()
+            return None
+        if echo:  # piped input is not shown by the terminal: show it, so the transcript reads
+            print(answer)
+        return answer
+
+    return read
+
+
+def _scripted(answers: list[str]) -> Any:
+    remaining = iter(answers)
+
+    def read(prompt: str) -> str | None:
+        answer = next(remaining, None)
+        if answer is not None:
+            print(f"{prompt}{answer}")
+        return answer
+
+    return read
