@@ -2,6 +2,11 @@
 
 A session pins the flow version the call started with, so an edited flow only affects new
 calls. It is replaced, never mutated, by each step.
+
+Inside subflows, `stack` holds one frame per subflow entered, innermost last:
+`{"flow": id, "version": pinned version, "caller": id of the calling node in the flow below,
+"vars": that flow's variables, given back on return}`. `node` and `vars` are then the
+innermost flow's, and `path` entries inside a subflow read `flow_id:node_id`.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ class Session:
     end_reason: str = ""
     status: str = ""  # the latest CallStatus Twilio reported
     after_call_done: bool = False
+    stack: list[dict[str, Any]] = field(default_factory=list)
 
     def evolve(self, **changes: Any) -> Session:
         return replace(self, **changes)
