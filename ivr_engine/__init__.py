@@ -4,25 +4,46 @@ The public API for plugin authors is the `Node` base class and what it works wit
 """
 
 from .errors import DefinitionError, FlowError, IvrError, PluginError, Problem, StepError
-from .node import End, FieldIssue, Goto, Node, Outcome, Target, Wait, iter_field
+from .node import (
+    Call,
+    End,
+    FieldIssue,
+    FieldPath,
+    Goto,
+    Node,
+    Outcome,
+    Return,
+    SubflowResult,
+    Target,
+    Wait,
+    iter_field,
+)
 from .runtime.context import StepContext
+from .runtime.effects import OutboundMessage
 from .runtime.events import Event, EventKind
+from .runtime.services import Services
 
 __all__ = [
+    "Call",
     "DefinitionError",
     "End",
     "Event",
     "EventKind",
     "FieldIssue",
+    "FieldPath",
     "FlowError",
     "Goto",
     "IvrError",
     "Node",
+    "OutboundMessage",
     "Outcome",
     "PluginError",
     "Problem",
+    "Return",
+    "Services",
     "StepContext",
     "StepError",
+    "SubflowResult",
     "Target",
     "Wait",
     "iter_field",
