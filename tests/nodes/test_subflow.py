@@ -188,9 +188,7 @@ def validate(folder: Path, flows: dict[str, str], name: str) -> list[str]:
     try:
         result = FlowLoader(project_registry(folder)).load_file(folder / f"{name}.yaml")
     except FlowError as exc:
-        return [
-            f"{p.line}:{p.column}: {p}".split(": ", 1)[0] + ": " + p.message for p in exc.problems
-        ]
+        return [f"{p.line}:{p.column}: {p.message}" for p in exc.problems]
     return [f"{p.line}:{p.column}: warning: {p.message}" for p in result.warnings]
 
 
