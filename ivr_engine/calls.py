@@ -137,7 +137,7 @@ class CallService:
             call["status"] = status
             if params.get("CallDuration", "").isdigit():
                 call["duration"] = int(params["CallDuration"])
-            updated = session.evolve(
+            updated = (session.unwound() if ended else session).evolve(
                 status=status,
                 call=call,
                 ended=session.ended or ended,

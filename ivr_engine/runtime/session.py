@@ -70,6 +70,16 @@ class Session:
     def evolve(self, **changes: Any) -> Session:
         return replace(self, **changes)
 
+    def unwound(self) -> Session:
+        """The call back in the flow it started with (its variables), out of every subflow.
+
+        For what runs after a call that ended inside a subflow: the main flow's `on_hangup`
+        reads the main flow's variables.
+        """
+        if not self.stack:
+            return self
+        return replace(self, vars=dict(self.stack[0]["vars"]), stack=[])
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
 

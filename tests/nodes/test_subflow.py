@@ -276,3 +276,18 @@ def test_return_templates_with_bad_syntax_are_caught_in_the_caller(tmp_path: Pat
         '15:17: node "verify", returned value "verified": this template does not work: '
         "unexpected end of template, expected 'end of print statement'."
     ]
+
+
+def test_a_call_that_ends_inside_a_subflow_is_left_in_its_main_flow(settings: Settings) -> None:
+    with serving(settings, FLOWS) as (twilio, _):
+        call = Call(twilio, "main")
+        call.start()
+        assert session_data(settings, call.sid)["vars"]["ok"] == "no"  # the subflow's
+        response = twilio.post("/status/call", {**call.base_params, "CallStatus": "completed"})
+        assert response.status_code == 204
+    session = session_data(settings, call.sid)
+    assert (session["stack"], session["vars"], session["ended"]) == (
+        [],
+        {"account": "1234", "pin": "not touched"},
+        True,
+    )
