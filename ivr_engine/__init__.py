@@ -5,7 +5,6 @@ The public API for plugin authors is the `Node` base class and what it works wit
 
 from .errors import DefinitionError, FlowError, IvrError, PluginError, Problem, StepError
 from .node import (
-    Call,
     End,
     FieldIssue,
     FieldPath,
@@ -13,6 +12,7 @@ from .node import (
     Node,
     Outcome,
     Return,
+    RunSubflow,
     SubflowResult,
     Target,
     Wait,
@@ -24,7 +24,6 @@ from .runtime.events import Event, EventKind
 from .runtime.services import Services
 
 __all__ = [
-    "Call",
     "DefinitionError",
     "End",
     "Event",
@@ -40,6 +39,7 @@ __all__ = [
     "PluginError",
     "Problem",
     "Return",
+    "RunSubflow",
     "Services",
     "StepContext",
     "StepError",

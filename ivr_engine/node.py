@@ -41,7 +41,7 @@ class End:
 
 
 @dataclass(frozen=True)
-class Call:
+class RunSubflow:
     """Run another flow (a subflow) from its start; the runtime calls `Node.returned` after.
 
     `vars` become the subflow's variables, on top of the defaults it declares. The caller's
@@ -66,7 +66,7 @@ class SubflowResult:
     scope: Mapping[str, Any]
 
 
-Outcome = Goto | Wait | End | Call | Return
+Outcome = Goto | Wait | End | RunSubflow | Return
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ class Node:
         raise NotImplementedError(f"node type {self.type_name!r} does not wait for input")
 
     def returned(self, ctx: StepContext, result: SubflowResult) -> Outcome | Awaitable[Outcome]:
-        """The subflow this node started with `Call` reached a `return` node: go on from here."""
+        """The subflow this node started with `RunSubflow` reached a `return` node: go on from here."""
         raise NotImplementedError(f"node type {self.type_name!r} does not run subflows")
 
 

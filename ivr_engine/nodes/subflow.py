@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import Flow
-from ..node import Call, FieldIssue, FieldPath, Node, Outcome, SubflowResult, Target
+from ..node import FieldIssue, FieldPath, Node, Outcome, RunSubflow, SubflowResult, Target
 from ..runtime.context import StepContext
 from ..schema import builtin_node_schema
 from ..templates import BUILTIN_NAMES, CompiledText, TemplateSyntaxProblem, check_template
@@ -68,7 +68,7 @@ class SubflowNode(Node):
             name: ctx.render(("vars", name)) if isinstance(value, str) else value
             for name, value in self.field("vars", {}).items()
         }
-        return Call(self.spec["flow"], passed)
+        return RunSubflow(self.spec["flow"], passed)
 
     def returned(self, ctx: StepContext, result: SubflowResult) -> Outcome:
         if self.field("into"):

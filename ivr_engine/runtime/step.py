@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import StepError
 from ..model import Flow
-from ..node import Call, End, Goto, Node, Outcome, Return, SubflowResult
+from ..node import End, Goto, Node, Outcome, Return, RunSubflow, SubflowResult
 from .context import StepContext
 from .effects import OutboundMessage
 from .events import Event, EventKind
@@ -116,7 +116,12 @@ async def step(
     node = current.nodes.get(session.node) if current is not None else None
     if current is None or node is None:
         top = session.stack[-1] if session.stack else {"flow": flow.id, "version": flow.version}
-        problem = f"node {session.node!r} is not in flow {top['flow']!r} version {top['version']}"
+        where = f"flow {top['flow']!r} version {top['version']}"
+        problem = (
+            f"{where} is not available to this runtime (Services.flows)"
+            if current is None
+            else f"node {session.node!r} is not in {where}"
+        )
         return await _fail(run, session, StepError(problem), session.node)
     if event.kind is EventKind.REDIRECT:
         return await _run(run, current, session, node, node.enter)
@@ -166,13 +171,13 @@ async def _chain(
     run: _Step, ctx: StepContext, outcome: Outcome, path: list[str], node: Node | None
 ) -> tuple[Outcome, Node | None]:
     visits = 0
-    while isinstance(outcome, Goto | Call | Return):
+    while isinstance(outcome, Goto | RunSubflow | Return):
         visits += 1
         if visits > MAX_CHAIN:
             raise StepError(
                 f"more than {MAX_CHAIN} nodes in one response: the flow loops without waiting"
             )
-        if isinstance(outcome, Call):
+        if isinstance(outcome, RunSubflow):
             if node is None:
                 raise StepError("a subflow was called from outside a node")
             outcome = await _enter_subflow(run, ctx, outcome, node)
@@ -193,7 +198,7 @@ async def _chain(
     return outcome, node
 
 
-async def _enter_subflow(run: _Step, ctx: StepContext, call: Call, caller: Node) -> Outcome:
+async def _enter_subflow(run: _Step, ctx: StepContext, call: RunSubflow, caller: Node) -> Outcome:
     """Push a frame pinning the subflow's current version; its variables replace the caller's."""
     if len(ctx.stack) >= MAX_DEPTH:
         raise StepError(f"subflows nested more than {MAX_DEPTH} deep: flows call each other")
