@@ -19,6 +19,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from .flows import FlowRepository
 from .model import Flow
 from .runtime import Event, EventKind, Session, StepResult, recover, replay, start_call, step
+from .runtime.services import Services
 from .runtime.step import apology
 from .store.sessions import SessionStore
 
@@ -42,8 +43,11 @@ class CallService:
         *,
         url_prefix: str = "",
         clock: Callable[[], datetime] | None = None,
+        services: Services | None = None,
     ) -> None:
         self.flows = flows
+        # what node code may use (HTTP client, environment) and where subflows are found
+        self.services = services or Services(flows=flows)
         self.sessions = sessions
         self.url_prefix = url_prefix
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -63,7 +67,9 @@ class CallService:
                     flow_id,
                 )
                 return apology_twiml()
-            result = await start_call(flow, params, now=self.clock(), url_prefix=self.url_prefix)
+            result = await start_call(
+                flow, params, now=self.clock(), url_prefix=self.url_prefix, services=self.services
+            )
             return await self._commit(result, params)
 
     async def action(
@@ -104,7 +110,12 @@ class CallService:
                 )
                 return apology_twiml(session.language)
             result = await step(
-                flow, session, Event(kind, params), now=self.clock(), url_prefix=self.url_prefix
+                flow,
+                session,
+                Event(kind, params),
+                now=self.clock(),
+                url_prefix=self.url_prefix,
+                services=self.services,
             )
             return await self._commit(result, params)
 
@@ -132,7 +143,7 @@ class CallService:
             call["status"] = status
             if params.get("CallDuration", "").isdigit():
                 call["duration"] = int(params["CallDuration"])
-            updated = session.evolve(
+            updated = (session.unwound() if ended else session).evolve(
                 status=status,
                 call=call,
                 ended=session.ended or ended,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FlowError
+from .links import FolderFlows
 from .loader import FlowLoader, iter_flow_files
 from .model import Flow
 from .store.database import Database, Write
@@ -71,6 +72,7 @@ class FlowRepository:
         """Load new and changed files; return the ids whose current version changed."""
         changed: list[str] = []
         present: set[Path] = set()
+        others = FolderFlows(self.loader, self.folder)  # subflows are checked against the files
         for path in iter_flow_files([self.folder]) if self.folder.is_dir() else []:
             present.add(path)
             try:
@@ -84,7 +86,7 @@ class FlowRepository:
             flow_id = path.stem
             try:
                 text = path.read_text(encoding="utf-8")
-                result = self.loader.load_text(text, str(path), flow_id)
+                result = self.loader.load_text(text, str(path), flow_id, others=others)
             except (FlowError, OSError, UnicodeDecodeError) as exc:
                 problems = (
                     [str(p) for p in exc.problems]

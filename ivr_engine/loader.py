@@ -1,7 +1,8 @@
 """The one entry point from a flow file to a compiled `Flow`.
 
 Pipeline: text -> `reader` (positions, no YAML 1.1 traps) -> `validation` (JSON Schema) ->
-node instances from the registry -> `semantics` (graph, templates, node checks) -> `Flow`.
+node instances from the registry -> `semantics` (graph, templates, node checks) -> `Flow`;
+a file loaded from disk then goes through `links` (the subflows it runs, found beside it).
 Every problem in a file is collected before anything is refused, so an author fixes a file in
 one pass; a file with any error never becomes a `Flow`.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FlowError, Problem
+from .links import FLOW_SUFFIXES, FolderFlows, check_links
 from .model import DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, Flow
 from .node import Node
 from .reader import read_yaml
@@ -24,7 +26,6 @@ from .semantics import SemanticChecker
 from .validation import SchemaChecker
 
 FLOW_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-FLOW_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")  # flow test files kept beside flows
 
 
@@ -42,7 +43,12 @@ class FlowLoader:
         self.checker = SchemaChecker(registry.schema)
 
     def load_file(self, path: str | Path) -> LoadResult:
+        """Load a flow file, checked together with the flows it runs (from the same folder)."""
         path = Path(path)
+        return self.load_single(path, others=FolderFlows(self, path.parent))
+
+    def load_single(self, path: Path, *, others: FolderFlows | None = None) -> LoadResult:
+        """Load a flow file on its own: the flows it runs are not looked at unless `others`."""
         shown = _display(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -54,9 +60,12 @@ class FlowLoader:
             raise FlowError(
                 shown, [Problem(shown, 1, 1, f"cannot read this file: {exc.strerror}")]
             ) from None
-        return self.load_text(text, shown, flow_id=path.stem)
+        return self.load_text(text, shown, flow_id=path.stem, others=others)
 
-    def load_text(self, text: str, file: str, flow_id: str) -> LoadResult:
+    def load_text(
+        self, text: str, file: str, flow_id: str, *, others: FolderFlows | None = None
+    ) -> LoadResult:
+        """Load flow text; with `others` (the flows of its folder) subflows are checked too."""
         problems: list[Problem] = []
         if not FLOW_ID.match(flow_id):
             problems.append(
@@ -106,6 +115,10 @@ class FlowLoader:
             texts=semantic.texts,
             expressions=semantic.expressions,
         )
+        if others is not None:
+            problems += check_links(flow, doc, others)
+            if any(p.is_error for p in problems):
+                raise FlowError(file, problems)
         return LoadResult(flow, sorted(problems))
 
     def _instantiate(self, raw_nodes: Any, broken: set[str]) -> dict[str, Node]:

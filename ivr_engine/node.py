@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from .model import Flow
     from .runtime.context import StepContext
     from .runtime.events import Event
 
@@ -54,7 +55,33 @@ class End:
     via: str | None = None
 
 
-Outcome = Goto | Wait | End
+@dataclass(frozen=True)
+class RunSubflow:
+    """Run another flow (a subflow) from its start; the runtime calls `Node.returned` after.
+
+    `vars` become the subflow's variables, on top of the defaults it declares. The caller's
+    own variables are kept aside and come back when the subflow returns.
+    """
+
+    flow: str
+    vars: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Return:
+    """Leave the current subflow and go back to the node that called it."""
+
+
+@dataclass(frozen=True)
+class SubflowResult:
+    """What a subflow left behind when it returned: its variables and its template scope."""
+
+    flow_id: str
+    vars: Mapping[str, Any]
+    scope: Mapping[str, Any]
+
+
+Outcome = Goto | Wait | End | RunSubflow | Return
 
 
 @dataclass(frozen=True)
@@ -128,6 +155,11 @@ class Node:
     - `expression_fields`: patterns of fields that are Jinja2 expressions (`cases.*.when`).
     - `target_fields`: patterns of fields whose text value names another node.
     - `variable_fields`: patterns of fields whose text value names a variable the node fills.
+    - `flow_fields`: patterns of fields whose text value names another flow (a subflow); the
+      loader checks that flow exists and that flows do not call each other in a circle.
+    - `secret_fields`: template patterns that may read `{{ env.NAME }}` (server environment
+      variables). Only for values sent to other systems, never spoken: everywhere else `env`
+      is refused when the flow is loaded.
     - `waits`: whether the node puts a prompt out and waits for the caller (menu, gather...).
     - `voice_only`: whether the node only makes sense during a call (not in after-call chains).
 
@@ -140,6 +172,8 @@ class Node:
     expression_fields: ClassVar[tuple[str, ...]] = ()
     target_fields: ClassVar[tuple[str, ...]] = ("next",)
     variable_fields: ClassVar[tuple[str, ...]] = ()
+    flow_fields: ClassVar[tuple[str, ...]] = ()
+    secret_fields: ClassVar[tuple[str, ...]] = ()
     waits: ClassVar[bool] = False
     voice_only: ClassVar[bool] = True
 
@@ -187,6 +221,22 @@ class Node:
         """Node-specific semantic checks beyond the schema (regexes, numbers, schedules)."""
         return iter(())
 
+    def flows_called(self) -> list[tuple[FieldPath, str]]:
+        """Other flows this node runs, with the field that names each (from `flow_fields`)."""
+        return [
+            (path, value)
+            for pattern in self.flow_fields
+            for path, value in iter_field(self.spec, pattern)
+            if isinstance(value, str)
+        ]
+
+    def check_called(self, path: FieldPath, flow: Flow) -> Iterator[FieldIssue]:
+        """Checks against a flow this node runs (`flow` is its compiled `Flow`), e.g. its variables.
+
+        Called when the flows of a folder are checked together; single-file loading skips it.
+        """
+        return iter(())
+
     def field(self, name: str, default: Any = None) -> Any:
         return self.spec.get(name, default)
 
@@ -202,6 +252,10 @@ class Node:
     def resume(self, ctx: StepContext, event: Event) -> Outcome | Awaitable[Outcome]:
         """The caller answered this (waiting) node: decide where the call goes next."""
         raise NotImplementedError(f"node type {self.type_name!r} does not wait for input")
+
+    def returned(self, ctx: StepContext, result: SubflowResult) -> Outcome | Awaitable[Outcome]:
+        """The subflow this node started with `RunSubflow` reached a `return` node: go on from here."""
+        raise NotImplementedError(f"node type {self.type_name!r} does not run subflows")
 
 
 def _edge_label(path: FieldPath) -> str:

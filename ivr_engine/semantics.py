@@ -27,6 +27,9 @@ from .templates import (
 )
 from .wording import describe, quote, suggest
 
+# Templates in a node's `secret_fields` may read server environment variables under this name.
+SECRETS_NAME = "env"
+
 AFTER_CALL_TYPES_NOTE = (
     "only nodes that need no caller (set, branch, hours, message) can run after the call"
 )
@@ -102,10 +105,25 @@ class SemanticChecker:
 
     def _known_variables(self) -> set[str]:
         known = set(BUILTIN_NAMES) | set(environment().globals)
-        known |= set(self.data.get("vars") or {})
+        declared = set(self.data.get("vars") or {})
+        if SECRETS_NAME in declared:
+            self._reserved(("vars", SECRETS_NAME))
+        known |= declared - {SECRETS_NAME}
         for node in self.nodes.values():
-            known |= {name for _, name in node.variables_written()}
+            with contextlib.suppress(AttributeError, KeyError, TypeError, ValueError, IndexError):
+                for path, name in node.variables_written():
+                    if name == SECRETS_NAME:
+                        self._reserved(("nodes", node.id, *path))
+                    else:
+                        known.add(name)
         return known
+
+    def _reserved(self, path: tuple[Any, ...]) -> None:
+        self.report(
+            path,
+            f'{describe(path)}: "{SECRETS_NAME}" is reserved for server environment variables: '
+            "choose another variable name",
+        )
 
     def _guarded(self, node: Node, known: set[str]) -> None:
         """Check what can be checked of a node whose fields failed the schema."""
@@ -127,17 +145,21 @@ class SemanticChecker:
                 )
 
     def _templates(self, node: Node, known: set[str]) -> None:
+        secret = {
+            path for pattern in node.secret_fields for path, _ in iter_field(node.spec, pattern)
+        }
         for pattern in node.template_fields:
             for path, value in iter_field(node.spec, pattern):
+                names = known | {SECRETS_NAME} if path in secret else known
                 if isinstance(value, Mapping):
                     results = [
-                        self._one_template(node, (*path, lang), text, known, compile_text)
+                        self._one_template(node, (*path, lang), text, names, compile_text)
                         for lang, text in value.items()
                     ]
                     if all(r is not None for r in results):
                         self.texts[(node.id, path)] = compile_text(value)
                 elif value is not None:
-                    compiled = self._one_template(node, path, value, known, compile_text)
+                    compiled = self._one_template(node, path, value, names, compile_text)
                     if compiled is not None:
                         self.texts[(node.id, path)] = compiled
         for pattern in node.expression_fields:
@@ -154,6 +176,14 @@ class SemanticChecker:
             compiled = compiler(str(value))
         except TemplateSyntaxProblem as exc:
             self.report(full, f"{describe(full)}: {exc}")
+            return None
+        if SECRETS_NAME in compiled.variables and SECRETS_NAME not in known:
+            self.report(
+                full,
+                f"{describe(full)}: reads {{{{ env.… }}}}, a server environment variable: secrets may "
+                "only be used in an http node's headers (or a plugin's secret fields), so they are "
+                "never spoken or logged: move it there",
+            )
             return None
         for name in sorted(compiled.variables - known):
             self.report(

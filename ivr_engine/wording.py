@@ -29,6 +29,14 @@ def choices(values: Iterable[object]) -> str:
     return ", ".join(items[:-1]) + " or " + items[-1]
 
 
+_MAP_FIELDS = {
+    "headers": "header",
+    "query": "query parameter",
+    "json": "JSON field",
+    "form": "form field",
+}
+
+
 def describe_field(path: FieldPath) -> str:
     """Name a field inside a node: `option "4"`, `outcome "busy"`, `case 2, when`, `field "timeout"`."""
     if not path:
@@ -50,6 +58,10 @@ def describe_field(path: FieldPath) -> str:
         return f'schedule "{rest[0]}"' + (f", range {int(rest[1]) + 1}" if len(rest) > 1 else "")
     if head == "holidays" and rest:
         return f"holiday {int(rest[0]) + 1}"
+    if head == "return" and rest:
+        return f'returned value "{rest[0]}"'
+    if head in _MAP_FIELDS and rest:
+        return f"{_MAP_FIELDS[head]} {quote(rest[0])}"
     if head == "template_vars" and rest:
         return f'template variable "{rest[0]}"'
     return "field " + quote(".".join(str(p) for p in path))

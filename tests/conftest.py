@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from ivr_engine.web import Settings, create_app
+from tests.fakeapi import FakeApi, serve_fake_api
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -75,3 +79,17 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def twilio(client: TestClient) -> Twilio:
     return Twilio(client)
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeApi]:
+    """A real HTTP server on 127.0.0.1 playing a company's API (see tests/fakeapi.py)."""
+    yield from serve_fake_api()
+
+
+def session_data(settings: Settings, call_sid: str) -> dict[str, Any]:
+    """The call's session as the server stored it in SQLite."""
+    with sqlite3.connect(settings.db_path) as db:
+        row = db.execute("SELECT data FROM sessions WHERE call_sid = ?", (call_sid,)).fetchone()
+    assert row is not None, f"no session for {call_sid}"
+    return json.loads(row[0])  # type: ignore[no-any-return]

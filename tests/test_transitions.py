@@ -72,7 +72,10 @@ def test_a_step_reports_the_transitions_it_took_with_their_labels() -> None:
         return first, again, sales, busy
 
     first, again, sales, busy = asyncio.run(go())
-    assert first.taken == [Taken(None, "start", "welcome"), Taken("welcome", "next", "main_menu")]
-    assert again.taken == [Taken("main_menu", "no input", "main_menu")]
-    assert sales.taken == [Taken("main_menu", "1", "sales")]
-    assert busy.taken == [Taken("sales", "no-answer", "voicemail")]
+    assert first.taken == [
+        Taken(None, "start", "welcome", "acme"),
+        Taken("welcome", "next", "main_menu", "acme"),
+    ]
+    assert again.taken == [Taken("main_menu", "no input", "main_menu", "acme")]
+    assert sales.taken == [Taken("main_menu", "1", "sales", "acme")]
+    assert busy.taken == [Taken("sales", "no-answer", "voicemail", "acme")]

@@ -8,13 +8,16 @@ from .dial import DialNode
 from .gather import GatherNode
 from .hangup import HangupNode
 from .hours import HoursNode
+from .http import HttpNode
 from .menu import MenuNode
 from .message import MessageNode
 from .pause import PauseNode
 from .play import PlayNode
 from .record import RecordNode
+from .return_ import ReturnNode
 from .say import SayNode
 from .set import SetNode
+from .subflow import SubflowNode
 
 BUILTIN_NODES: tuple[type[Node], ...] = (
     BranchNode,
@@ -22,13 +25,16 @@ BUILTIN_NODES: tuple[type[Node], ...] = (
     GatherNode,
     HangupNode,
     HoursNode,
+    HttpNode,
     MenuNode,
     MessageNode,
     PauseNode,
     PlayNode,
     RecordNode,
+    ReturnNode,
     SayNode,
     SetNode,
+    SubflowNode,
 )
 
 __all__ = [cls.__name__ for cls in BUILTIN_NODES] + ["BUILTIN_NODES"]

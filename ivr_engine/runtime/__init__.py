@@ -5,6 +5,7 @@ Nothing here touches HTTP or SQL; the web layer parses requests into `Event`s an
 """
 
 from .events import Event, EventKind
+from .services import FlowResolver, Services
 from .session import CallInfo, Session
 from .step import StepResult, Taken, recover, replay, start_call, step
 
@@ -12,6 +13,8 @@ __all__ = [
     "CallInfo",
     "Event",
     "EventKind",
+    "FlowResolver",
+    "Services",
     "Session",
     "StepResult",
     "Taken",

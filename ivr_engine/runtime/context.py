@@ -16,6 +16,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ..model import Flow
 from ..node import FieldPath, Node
 from .effects import OutboundMessage
+from .services import Services
 
 
 class StepContext:
@@ -33,7 +34,8 @@ class StepContext:
         now: datetime,
         step: int,
         url_prefix: str,
-        env: Mapping[str, str] | None = None,
+        services: Services | None = None,
+        stack: list[dict[str, Any]] | None = None,
     ) -> None:
         self.flow = flow
         self.call: Mapping[str, Any] = call
@@ -44,10 +46,16 @@ class StepContext:
         self.now = now
         self.step = step
         self.url_prefix = url_prefix
-        self.env: Mapping[str, str] = env or {}
+        self.services = services or Services()
+        self.stack: list[dict[str, Any]] = stack if stack is not None else []
         self.response = VoiceResponse()
         self.messages: list[OutboundMessage] = []
         self.node: Node | None = None
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """Server environment variables, for secret fields only (see `Node.secret_fields`)."""
+        return self.services.env
 
     # ---- data ----------------------------------------------------------------------
 
@@ -63,15 +71,26 @@ class StepContext:
     def set_var(self, name: str, value: Any) -> None:
         self.vars[name] = value
 
-    def render(self, field: str | FieldPath, node: Node | None = None) -> str | None:
-        """The text of a template field of `node` (default: the current node), or None if unset."""
+    def render(
+        self,
+        field: str | FieldPath,
+        node: Node | None = None,
+        *,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str | None:
+        """The text of a template field of `node` (default: the current node), or None if unset.
+
+        `extra` adds names to the scope for this one rendering (the http node adds `env` for
+        its headers, and nowhere else).
+        """
         node = node or self.node
         assert node is not None, "render() outside a node"
         path = (field,) if isinstance(field, str) else tuple(field)
         text = self.flow.text(node.id, path)
         if text is None:
             return None
-        return text.render(self.scope(), self.language)
+        scope = self.scope() if extra is None else {**self.scope(), **extra}
+        return text.render(scope, self.language)
 
     def evaluate(self, path: FieldPath, node: Node | None = None) -> Any:
         node = node or self.node

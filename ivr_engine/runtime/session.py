@@ -2,6 +2,11 @@
 
 A session pins the flow version the call started with, so an edited flow only affects new
 calls. It is replaced, never mutated, by each step.
+
+Inside subflows, `stack` holds one frame per subflow entered, innermost last:
+`{"flow": id, "version": pinned version, "caller": id of the calling node in the flow below,
+"vars": that flow's variables, given back on return}`. `node` and `vars` are then the
+innermost flow's, and `path` entries inside a subflow read `flow_id:node_id`.
 """
 
 from __future__ import annotations
@@ -60,9 +65,20 @@ class Session:
     end_reason: str = ""
     status: str = ""  # the latest CallStatus Twilio reported
     after_call_done: bool = False
+    stack: list[dict[str, Any]] = field(default_factory=list)
 
     def evolve(self, **changes: Any) -> Session:
         return replace(self, **changes)
+
+    def unwound(self) -> Session:
+        """The call back in the flow it started with (its variables), out of every subflow.
+
+        For what runs after a call that ended inside a subflow: the main flow's `on_hangup`
+        reads the main flow's variables.
+        """
+        if not self.stack:
+            return self
+        return replace(self, vars=dict(self.stack[0]["vars"]), stack=[])
 
     def to_json(self) -> str:
         # Not dataclasses.asdict: it deep-copies every value, which cost more than the rest of a step.

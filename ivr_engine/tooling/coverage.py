@@ -59,8 +59,8 @@ class FlowCoverage:
         self.calls += 1
         self.visited.update(log.path)
         for taken in log.taken:
-            if taken.node is None:
-                continue
+            if taken.node is None or taken.flow not in (None, self.flow.id):
+                continue  # entering the flow, or a step inside a subflow it called
             if taken.via is not None:
                 self.taken.add((taken.node, taken.via))
             else:

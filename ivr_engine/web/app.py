@@ -1,8 +1,8 @@
 """The application factory: settings in, a Starlette app out, with its lifespan.
 
-On startup it opens the database, builds the node-type registry (refusing to start if a
-plugin is broken), loads the flows and starts the flow watcher; on shutdown it stops them in
-reverse order.
+The node-type registry is built when the app is created, so a broken plugin stops the server
+before it serves anything. On startup it opens the database, the shared HTTP client node code
+uses, loads the flows and starts the flow watcher; on shutdown it stops them in reverse order.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,9 +19,11 @@ from starlette.middleware import Middleware
 
 from ..calls import CallService
 from ..flows import FlowRepository
+from ..http_client import shared_http_client
 from ..loader import FlowLoader
 from ..project import project_registry
 from ..registry import Registry
+from ..runtime.services import Services, flow_environment
 from ..store.database import Database
 from ..store.sessions import SessionStore
 from .routes import routes
@@ -49,8 +52,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             log.warning("no flows are being served from %s", settings.flows_dir)
         app.state.flows = flows
         app.state.database = database
+        http = shared_http_client()
+        services = Services(http=http, env=flow_environment(os.environ), flows=flows)
         app.state.calls = CallService(
-            flows, SessionStore(database), url_prefix=settings.public_url or ""
+            flows, SessionStore(database), url_prefix=settings.public_url or "", services=services
         )
         watcher = asyncio.create_task(
             flows.watch(settings.reload_interval), name="ivr-flow-watcher"
@@ -61,6 +66,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            await http.aclose()
             await database.close()
 
     return Starlette(

@@ -40,7 +40,10 @@ def test_the_call_starts_with_what_the_caller_hears_and_where_it_waits(acme: Flo
         "Press 1 for sales, 2 for support, or 0 to leave a message.",
     ]
     assert isinstance(turn.waits_on, Listen) and turn.node == "main_menu"
-    assert turn.taken == (Taken(None, "start", "welcome"), Taken("welcome", "next", "main_menu"))
+    assert turn.taken == (
+        Taken(None, "start", "welcome", "acme"),
+        Taken("welcome", "next", "main_menu", "acme"),
+    )
 
 
 def test_keys_dial_results_and_recordings_move_the_call_and_are_remembered(acme: Flow) -> None:
@@ -62,18 +65,18 @@ def test_silence_runs_what_twilio_runs_after_the_gather_and_counts_as_no_input(a
     assert (
         next(v.text for v in last.heard if isinstance(v, Say)) == "Sorry, I didn't hear anything."
     )
-    assert last.taken == (Taken("main_menu", "no input", "main_menu"),)
+    assert last.taken == (Taken("main_menu", "no input", "main_menu", "acme"),)
 
 
 def test_silence_at_a_recording_records_nothing(acme: Flow) -> None:
     call = play(Call(acme, at=MONDAY_NOON_NY), Press("0"), Silence())
-    assert call.taken[-1] == Taken("voicemail", "no recording", "thanks")
+    assert call.taken[-1] == Taken("voicemail", "no recording", "thanks", "acme")
     assert call.variables["voicemail"]["url"] is None
 
 
 def test_keys_stop_at_the_finish_key_and_at_the_number_of_digits(every_node: Flow) -> None:
     call = play(Call(every_node, at=MONDAY_NOON_NY), Press("2"), Press("99#1"))
-    assert call.taken[-1] == Taken("account", "no match", "account")
+    assert call.taken[-1] == Taken("account", "no match", "account", "every_node")
     call = play(Call(every_node, at=MONDAY_NOON_NY), Press("2"), Press("999912"))
     assert call.variables["account_number"] == "9999"
 
@@ -112,7 +115,7 @@ def test_a_failing_node_sends_the_call_down_the_on_error_path(acme: Flow) -> Non
 def test_a_dial_outcome_nothing_handles_ends_the_call(every_node: Flow) -> None:
     call = play(Call(every_node, at=MONDAY_NOON_NY), Press("1"), DialResult("busy"))
     assert call.end_reason == "dial busy"
-    assert call.taken[-1] == Taken("sales", "other outcome", None)
+    assert call.taken[-1] == Taken("sales", "other outcome", None, "every_node")
 
 
 def test_the_caller_hanging_up_ends_the_call_there(acme: Flow) -> None:

@@ -1,0 +1,56 @@
+"""What the runtime lends node code: shared clients and settings, never a request or a database.
+
+The process that runs calls (the web layer's `CallService`, a simulator, a test) builds one
+`Services` and passes it to every step. A node reaches it as `ctx.services` (and `ctx.env`),
+so node code can wait on other systems without importing web or storage code, and the step
+function stays pure: everything it may touch comes in through its arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..model import Flow
+
+# Twilio waits 15 s for an answer to a webhook; async node code must have finished well before.
+NODE_TIMEOUT = 12.0
+
+# Environment variables a flow can never read, even in secret fields: the engine's own keys.
+HIDDEN_ENV_PREFIXES = ("TWILIO_",)
+
+
+class FlowResolver(Protocol):
+    """Finds other flows for subflows: the version serving new calls, or a pinned one."""
+
+    def current(self, flow_id: str) -> Flow | None: ...
+
+    async def version(self, flow_id: str, version: str) -> Flow | None: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """Shared, long-lived things a step may use.
+
+    - `http`: one async HTTP client for the whole process (an `httpx2.AsyncClient`), so
+      connections are pooled and a node never opens its own.
+    - `env`: environment variables templates may read as `{{ env.NAME }}` in secret fields.
+    - `flows`: where subflows are found; without it a subflow fails the step.
+    - `node_timeout`: how long async node code may take before the step fails with an apology.
+    """
+
+    http: Any = None
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    flows: FlowResolver | None = None
+    node_timeout: float = NODE_TIMEOUT
+
+
+def flow_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment a flow may read: everything but the engine's own credentials."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if not name.upper().startswith(HIDDEN_ENV_PREFIXES)
+    }
