@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .loader import FlowLoader
 
 FLOW_SUFFIXES = (".yaml", ".yml")
+TEST_SUFFIXES = (".test.yaml", ".test.yml")  # flow test files kept beside flows
 
 
 class FolderFlows:
@@ -42,7 +43,11 @@ class FolderFlows:
     def ids(self) -> list[str]:
         if not self.folder.is_dir():
             return []
-        return sorted(p.stem for p in self.folder.iterdir() if p.suffix in FLOW_SUFFIXES)
+        return sorted(
+            p.stem
+            for p in self.folder.iterdir()
+            if p.suffix in FLOW_SUFFIXES and not p.name.endswith(TEST_SUFFIXES)
+        )
 
     def get(self, flow_id: str) -> Flow | FlowError | None:
         """The flow, the errors that keep it from loading, or None when there is no such file."""
@@ -56,6 +61,16 @@ class FolderFlows:
                     found = exc
             self._loaded[flow_id] = found
         return self._loaded[flow_id]
+
+    # FlowResolver, so a folder can serve subflows to the simulator and flow tests.
+
+    def current(self, flow_id: str) -> Flow | None:
+        found = self.get(flow_id)
+        return found if isinstance(found, Flow) else None
+
+    async def version(self, flow_id: str, version: str) -> Flow | None:
+        found = self.current(flow_id)
+        return found if found is not None and found.version == version else None
 
 
 def calls_of(flow: Flow) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FlowError, Problem
-from .links import FLOW_SUFFIXES, FolderFlows, check_links
+from .links import FLOW_SUFFIXES, TEST_SUFFIXES, FolderFlows, check_links
 from .model import DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, Flow
 from .node import Node
 from .reader import read_yaml
@@ -26,7 +26,6 @@ from .semantics import SemanticChecker
 from .validation import SchemaChecker
 
 FLOW_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-TEST_SUFFIXES = (".test.yaml", ".test.yml")  # flow test files kept beside flows
 
 
 @dataclass(frozen=True)

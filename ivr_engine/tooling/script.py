@@ -14,14 +14,20 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from ..errors import StepError
+from ..links import FolderFlows
+from ..loader import FlowLoader
 from ..model import Flow
 from ..node import Node
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
+from ..project import project_registry
 from ..runtime import Event, EventKind, Session, StepResult, Taken, start_call, step
 from ..runtime.effects import OutboundMessage
+from ..runtime.services import Services
 from .twiml import Dial, Listen, Record, Reply, Verb, Waiting, listens_for, read_twiml
 from .twiml import split as split_reply
 
@@ -164,8 +170,10 @@ class Call:
         called: str = DEFAULT_CALLED,
         variables: Mapping[str, Any] | None = None,
         fail_at: Sequence[str] = (),
+        services: Services | None = None,
     ) -> None:
         self.flow = flow
+        self.services = services or local_services(flow)
         self.running = prepare(flow, variables, fail_at)
         self.at = at
         self.params = {
@@ -216,7 +224,7 @@ class Call:
     # ---- driving --------------------------------------------------------------------
 
     async def start(self) -> Turn:
-        result = await start_call(self.running, self.params, now=self.at)
+        result = await start_call(self.running, self.params, now=self.at, services=self.services)
         return await self._settle(None, result, ())
 
     async def act(self, action: Action) -> Turn:
@@ -332,7 +340,7 @@ class Call:
 
     async def _send(self, action: Action | None, event: Event, heard: tuple[Verb, ...]) -> Turn:
         assert self.session is not None
-        result = await step(self.running, self.session, event, now=self.at)
+        result = await step(self.running, self.session, event, now=self.at, services=self.services)
         return await self._settle(action, result, heard)
 
     async def _settle(
@@ -353,7 +361,9 @@ class Call:
             if reply.redirect is None:
                 return self._finish_turn(action, reply, tuple(heard), tuple(taken), tuple(errors))
             event = Event(_kind_of(reply.redirect.url, EventKind.REDIRECT), self.params)
-            result = await step(self.running, result.session, event, now=self.at)
+            result = await step(
+                self.running, result.session, event, now=self.at, services=self.services
+            )
         raise ActionError(f"the flow redirected {MAX_REDIRECTS} times in a row without waiting")
 
     def _finish_turn(
@@ -405,3 +415,17 @@ class CallLog:
             list(call.messages),
             call.end_reason,
         )
+
+
+@cache
+def _folder_flows(folder: str) -> FolderFlows:
+    return FolderFlows(FlowLoader(project_registry()), Path(folder))
+
+
+def local_services(flow: Flow) -> Services:
+    """Services for a call run on this machine: subflows come from the flow's own folder.
+
+    There is no shared HTTP client here: an `http` node fails the step like any error (the
+    caller hears the apology and the flow's on_error path), which flow tests can pin.
+    """
+    return Services(flows=_folder_flows(str(Path(flow.file).resolve().parent)))
