@@ -6,7 +6,7 @@ Nothing here touches HTTP or SQL; the web layer parses requests into `Event`s an
 
 from .events import Event, EventKind
 from .session import CallInfo, Session
-from .step import StepResult, replay, start_call, step
+from .step import StepResult, replay, run_after_call, start_call, step
 
 __all__ = [
     "CallInfo",
@@ -15,6 +15,7 @@ __all__ = [
     "Session",
     "StepResult",
     "replay",
+    "run_after_call",
     "start_call",
     "step",
 ]

@@ -91,6 +91,30 @@ async def step(
     return await _run(flow, session, node, lambda ctx: node.resume(ctx, event), now, url_prefix)
 
 
+async def run_after_call(
+    flow: Flow, session: Session, *, now: datetime | None = None
+) -> StepResult:
+    """The flow's `on_hangup` chain, run once the call has ended: no caller, so no TwiML.
+
+    It sees the call's variables and its outcome (`call.status`, `call.duration`) and chains
+    nodes exactly as a response does; the loader allows only nodes that need no caller (set,
+    branch, hours, message) on this path. A node that fails stops the chain: the error is
+    reported in `error` and nothing it queued is kept, as half a follow-up is worse than none.
+    """
+    if not flow.on_hangup or flow.on_hangup not in flow.nodes:
+        return StepResult("", session)
+    ctx = _context(flow, session, now, "")
+    path = list(session.path)
+    try:
+        await _chain(flow, ctx, Goto(flow.on_hangup), path, None)
+    except Exception as exc:
+        where = ctx.node.id if ctx.node else flow.on_hangup
+        error = f"{type(exc).__name__}: {exc} (call {session.call_sid}, after-call node {where!r})"
+        return StepResult("", session, [], error)
+    new = session.evolve(vars=ctx.vars, step=ctx.step, path=path[-MAX_PATH:])
+    return StepResult("", new, ctx.messages)
+
+
 def replay(session: Session) -> StepResult:
     """Answer a repeated or stale request with the TwiML the caller is already in."""
     return StepResult(session.last_twiml or _hangup_twiml(), session, replayed=True)
