@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import DefinitionError
-from . import schema_cmd, serve, validate
+from . import messages, schema_cmd, serve, validate
 
-COMMANDS: list[ModuleType] = [validate, schema_cmd, serve]
+COMMANDS: list[ModuleType] = [validate, schema_cmd, serve, messages]
 
 
 def build_parser() -> argparse.ArgumentParser:
