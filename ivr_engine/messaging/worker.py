@@ -31,7 +31,8 @@ from .window import WindowStore
 
 log = logging.getLogger("ivr_engine.messaging")
 
-MAX_TASKS = 200  # rows held in memory at once (waiting for their sender's pace or a slot)
+MAX_TASKS = 64  # rows held in memory at once (waiting for their sender's pace or a slot)
+REFILL_BELOW = MAX_TASKS // 2  # look for more rows once this few are left, not after each one
 LOOKUP_SKEW = 300.0  # seconds of clock difference allowed between us and Twilio in a lookup
 
 
@@ -119,7 +120,8 @@ class OutboxWorker:
 
         def done(_: asyncio.Task[None]) -> None:
             self._tasks.pop(row.id, None)
-            self.outbox.nudge.set()  # a slot is free: look for more work
+            if len(self._tasks) < REFILL_BELOW:  # room for a batch: look for more work
+                self.outbox.nudge.set()
 
         task.add_done_callback(done)
 

@@ -84,6 +84,7 @@ class FakeTwilio:
     lookups: int = 0
     script: deque[Reply] = field(default_factory=deque)
     refuse: dict[str, Reply] = field(default_factory=dict)  # recipient -> reply, every time
+    keep_alive: bool = False  # HTTP/1.1 connection reuse; off by default so `stop` is "down"
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -105,6 +106,7 @@ class FakeTwilio:
 
         class Handler(_Handler):
             twilio = fake
+            protocol_version = "HTTP/1.1" if fake.keep_alive else "HTTP/1.0"
 
         ThreadingHTTPServer.allow_reuse_address = True
         server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
@@ -208,6 +210,7 @@ def _error(reply: Reply) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     twilio: FakeTwilio
+    disable_nagle_algorithm = True  # headers and body leave as two writes: no 40 ms ACK stall
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -251,3 +254,22 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with contextlib.suppress(OSError):  # the client may have gone while we held it
             self._send(status, data)
+
+
+def main() -> None:
+    """Serve the fake on its own (benchmarks): `python -m tests.messaging.fake_twilio TOKEN`."""
+    import sys
+
+    fake = FakeTwilio(sys.argv[1], keep_alive=True).start()
+    print(fake.port, flush=True)
+    try:
+        for line in sys.stdin:  # "count" prints how many messages were accepted
+            if line.strip() == "count":
+                with fake.lock:
+                    print(len(fake.messages), flush=True)
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
