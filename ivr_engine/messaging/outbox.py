@@ -55,11 +55,16 @@ INSERT INTO outbox_events (outbox_id, status, detail)
 SELECT id, status, ? FROM outbox
 WHERE idempotency_key = ? AND NOT EXISTS (SELECT 1 FROM outbox_events WHERE outbox_id = outbox.id)
 """
+# `delivery` is derived again here because a status callback may arrive before the worker has
+# recorded the SID it answers about (and without the row in its URL).
 UPDATE_ROW = f"""
-UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_attempt_at = ?,
-    uncertain = ?, reason = ?, error_code = ?, message_sid = COALESCE(?, message_sid),
+UPDATE outbox SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_attempt_at = ?4,
+    uncertain = ?5, reason = ?6, error_code = ?7, message_sid = COALESCE(?8, message_sid),
+    delivery = COALESCE((SELECT status FROM message_events
+                         WHERE message_sid = COALESCE(?8, outbox.message_sid)
+                         ORDER BY rank DESC, id LIMIT 1), delivery),
     updated_at = {NOW}
-WHERE id = ?
+WHERE id = ?9
 """
 EVENT = "INSERT INTO outbox_events (outbox_id, status, detail) VALUES (?, ?, ?)"
 RECOVER_EVENTS = f"""

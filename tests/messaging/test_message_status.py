@@ -117,3 +117,17 @@ def test_precedence_never_depends_on_order() -> None:
     assert {current(list(o)) for o in itertools.permutations(["sent", "failed", "queued"])} == {
         "failed"
     }
+
+
+def test_a_callback_that_beats_the_worker_to_the_sid_still_sets_the_status(
+    twilio: Twilio, settings: Settings, fake: FakeTwilio
+) -> None:
+    fake.hold()  # Twilio has the message; its answer to us is held back
+    Call(twilio, "ticket", sid="CA" + "9" * 32).start()
+    wait_until(lambda: fake.holding == 1, "the request is held")
+    [message] = fake.messages
+    assert report(twilio, "/status/message", message.sid, "sent") == 204  # no row in the URL
+    assert rows(settings)[0]["delivery"] == ""  # nothing links the SID to a row yet
+    fake.release()
+    [row] = wait_until(lambda: settled(settings, 1), "the answer is recorded")
+    assert (row["message_sid"], row["delivery"]) == (message.sid, "sent")
