@@ -16,14 +16,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
-from .addresses import WHATSAPP, recipient_problem, wire_address
+from ..runtime.effects import OutboundMessage
+from .addresses import WHATSAPP, bare_number, recipient_problem, wire_address
 from .consent import OPT_OUT, ConsentStore
-from .outbox import DEAD, FAILED, NOT_SENT, PENDING, SENDING, SENT, OutboxRow, OutboxStore
+from .outbox import (
+    DEAD,
+    FAILED,
+    NOT_SENT,
+    PENDING,
+    SENDING,
+    SENT,
+    OutboxRow,
+    OutboxStore,
+    prepare,
+)
 from .ratelimit import SenderPace
 from .sender import Accepted, Outcome, Refused, SendRequest, TwilioSender, Unknown
 from .settings import MessagingSettings
@@ -148,6 +161,14 @@ class OutboxWorker:
                 "not sent again",
             )
             return
+        if "route" not in row.payload:  # queued unchecked (before messaging, or no outbox)
+            status, reason, payload = prepare(
+                OutboundMessage(**_fields(row.payload)), self.settings
+            )
+            if status == NOT_SENT:
+                await self.outbox.move(row.evolve(status=NOT_SENT, reason=reason), reason)
+                return
+            row = row.evolve(payload=payload, recipient=bare_number(payload["to"]))
         plan = await self._plan(row)
         if isinstance(plan, str):
             await self.outbox.move(row.evolve(status=NOT_SENT, reason=plan), f"not sent: {plan}")
@@ -294,3 +315,9 @@ class OutboxWorker:
         """Exponential with equal jitter: half the step fixed, half random, capped."""
         step = min(self.settings.retry_max, self.settings.retry_base * 2 ** max(0, attempts - 1))
         return step / 2 + self.jitter() * step / 2
+
+
+def _fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """The `OutboundMessage` fields an unchecked row's payload carries."""
+    names = {field.name for field in dataclasses.fields(OutboundMessage)}
+    return {name: value for name, value in payload.items() if name in names}

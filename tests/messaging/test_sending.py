@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -9,6 +10,9 @@ from dataclasses import replace
 
 from starlette.testclient import TestClient
 
+from ivr_engine.runtime import Session
+from ivr_engine.runtime.effects import OutboundMessage
+from ivr_engine.store import Database, SessionStore
 from ivr_engine.web import Settings, create_app
 from tests.conftest import AUTH_TOKEN, Twilio
 from tests.messaging.conftest import CALLER, SMS_FROM, history, rows, settled, wait_until
@@ -189,3 +193,23 @@ def test_each_sender_is_paced_to_its_configured_rate(settings: Settings, fake: F
     starts = sorted(r["last_attempt_at"] for r in found)  # when each request was let go
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert min(gaps) >= 0.045  # 20 per second: 50 ms apart, less clock rounding
+
+
+def test_a_message_queued_unchecked_by_an_older_server_is_checked_and_sent(
+    settings: Settings, fake: FakeTwilio
+) -> None:
+    async def queue_the_old_way() -> None:
+        database = await Database.open(settings.db_path)
+        try:
+            session = Session(call_sid(50), "ticket", "v0", {}, {}, "en-US", None, step=1)
+            message = OutboundMessage(
+                "ticket", "text_ticket", call_sid(50), "sms", CALLER, None, "Hi"
+            )
+            await SessionStore(database).save(session, [message])  # no outbox: stored as given
+        finally:
+            await database.close()
+
+    asyncio.run(queue_the_old_way())
+    with TestClient(create_app(settings)):
+        [row] = wait_until(lambda: settled(settings, 1), "the old row is sent")
+    assert (row["status"], fake.messages[0].params["From"]) == ("sent", [SMS_FROM])
