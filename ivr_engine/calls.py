@@ -18,7 +18,18 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from .flows import FlowRepository
 from .model import Flow
-from .runtime import Event, EventKind, Session, StepResult, recover, replay, start_call, step
+from .runtime import (
+    Event,
+    EventKind,
+    Session,
+    StepResult,
+    recover,
+    replay,
+    run_after_call,
+    start_call,
+    step,
+)
+from .runtime.effects import OutboundMessage
 from .runtime.services import Services
 from .runtime.step import apology
 from .store.sessions import SessionStore
@@ -51,7 +62,8 @@ class CallService:
         self.sessions = sessions
         self.url_prefix = url_prefix
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.after_call: Callable[[Flow, Session], Any] | None = None  # set by the messaging layer
+        # The flow's on_hangup chain; replaceable so a deployment can route follow-ups elsewhere.
+        self.after_call: Callable[[Flow, Session], Any] | None = self.follow_up
 
     async def incoming(self, flow_id: str, params: Mapping[str, str]) -> str:
         call_sid = params["CallSid"]
@@ -128,6 +140,15 @@ class CallService:
             )
         await self.sessions.save(result.session, result.messages)
         return result.twiml
+
+    async def follow_up(
+        self, flow: Flow, session: Session
+    ) -> tuple[Session, list[OutboundMessage]]:
+        """Run the flow's `on_hangup` chain for an ended call; its messages join the outbox."""
+        result = await run_after_call(flow, session, now=self.clock(), services=self.services)
+        if result.error:
+            log.error("call %s: after-call chain failed: %s", session.call_sid, result.error)
+        return result.session, result.messages
 
     # ---- status callbacks -----------------------------------------------------------
 

@@ -8,9 +8,19 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import DefinitionError
-from . import graph, new, plugins, schema_cmd, serve, simulate, test_cmd, validate
+from . import graph, messages, new, plugins, schema_cmd, serve, simulate, test_cmd, validate
 
-COMMANDS: list[ModuleType] = [validate, schema_cmd, serve, plugins, new, simulate, test_cmd, graph]
+COMMANDS: list[ModuleType] = [
+    validate,
+    schema_cmd,
+    serve,
+    plugins,
+    messages,
+    new,
+    simulate,
+    test_cmd,
+    graph,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

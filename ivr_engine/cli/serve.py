@@ -2,6 +2,8 @@
 
 Every option has an environment variable, so the same command works in a container:
 IVR_FLOWS, IVR_DB, IVR_HOST, IVR_PORT, IVR_PUBLIC_URL, TWILIO_AUTH_TOKEN (environment only).
+Messaging (the outbox worker) is configured by the environment only: TWILIO_ACCOUNT_SID and
+the variables in the README's "Messaging" section.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 The node only renders the message and hands it to the runtime as an effect; the durable
 outbox stores it in the same transaction as the call's step and a background worker sends it.
+Sender, address checks, consent and the WhatsApp window are the outbox's business
+(`ivr_engine.messaging`), decided when the message is queued and when it is sent.
 """
 
 from __future__ import annotations
@@ -53,20 +55,23 @@ class MessageNode(Node):
         vars_ = {
             key: ctx.render(("template_vars", key)) or "" for key in self.field("template_vars", {})
         }
+        channel = self.field("channel", "sms")
+        fallback = self.field("fallback", "none")
         ctx.queue_message(
             OutboundMessage(
                 flow_id=ctx.flow.id,
                 node_id=self.id,
                 call_sid=str(ctx.call.get("sid", "")),
-                channel=self.field("channel", "sms"),
+                channel=channel,
                 to=ctx.render("to") or str(ctx.call.get("from", "")),
-                sender=ctx.render("from"),
+                sender=ctx.render("from") or ctx.flow.settings.get(f"{channel}_from"),
                 body=ctx.render("body"),
                 media_url=ctx.render("media_url"),
                 template=self.field("template"),
                 template_vars=vars_,
-                fallback=self.field("fallback", "none"),
+                fallback=fallback,
                 step=ctx.step,
+                fallback_sender=ctx.flow.settings.get("sms_from") if fallback == "sms" else None,
             )
         )
         return continue_or_hang_up(self, ctx)

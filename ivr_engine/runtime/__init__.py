@@ -7,7 +7,7 @@ Nothing here touches HTTP or SQL; the web layer parses requests into `Event`s an
 from .events import Event, EventKind
 from .services import FlowResolver, Services
 from .session import CallInfo, Session
-from .step import StepResult, Taken, recover, replay, start_call, step
+from .step import StepResult, Taken, recover, replay, run_after_call, start_call, step
 
 __all__ = [
     "CallInfo",
@@ -20,6 +20,7 @@ __all__ = [
     "Taken",
     "recover",
     "replay",
+    "run_after_call",
     "start_call",
     "step",
 ]

@@ -20,13 +20,14 @@ class OutboundMessage:
     call_sid: str
     channel: str  # "sms" | "whatsapp"
     to: str
-    sender: str | None
+    sender: str | None  # the node's `from`, else the flow's `sms_from` / `whatsapp_from`
     body: str | None
     media_url: str | None = None
     template: str | None = None
     template_vars: dict[str, str] = field(default_factory=dict)
     fallback: str = "none"
     step: int = 0
+    fallback_sender: str | None = None  # the SMS sender when a WhatsApp message falls back to SMS
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,4 +43,5 @@ class OutboundMessage:
             "template_vars": self.template_vars,
             "fallback": self.fallback,
             "step": self.step,
+            "fallback_sender": self.fallback_sender,
         }

@@ -164,6 +164,31 @@ async def recover(
     return await _fail(run, new_session(flow, params), StepError(reason), None)
 
 
+async def run_after_call(
+    flow: Flow, session: Session, *, now: datetime | None = None, services: Services | None = None
+) -> StepResult:
+    """The flow's `on_hangup` chain, run once the call has ended: no caller, so no TwiML.
+
+    It sees the call's variables and its outcome (`call.status`, `call.duration`) and chains
+    nodes exactly as a response does; the loader allows only nodes that need no caller (set,
+    branch, hours, message) on this path. A node that fails stops the chain: the error is
+    reported in `error` and nothing it queued is kept, as half a follow-up is worse than none.
+    """
+    if not flow.on_hangup or flow.on_hangup not in flow.nodes:
+        return StepResult("", session)
+    run = _Step(flow, now, "", services or Services())
+    ctx = _context(run, flow, session, stack=[])
+    path = list(session.path)
+    try:
+        await _chain(run, ctx, Goto(flow.on_hangup, via="hangup"), path, None)
+    except Exception as exc:
+        where = ctx.node.id if ctx.node else flow.on_hangup
+        error = f"{type(exc).__name__}: {exc} (call {session.call_sid}, after-call node {where!r})"
+        return StepResult("", session, [], error)
+    new = session.evolve(vars=ctx.vars, step=ctx.step, path=path[-MAX_PATH:])
+    return StepResult("", new, ctx.messages, taken=list(run.taken))
+
+
 def replay(session: Session) -> StepResult:
     """Answer a repeated or stale request with the TwiML the caller is already in."""
     return StepResult(session.last_twiml or _hangup_twiml(), session, replayed=True)

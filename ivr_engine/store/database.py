@@ -58,6 +58,65 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX IF NOT EXISTS outbox_by_status ON outbox (status);
+CREATE TABLE IF NOT EXISTS outbox_events (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    outbox_id INTEGER NOT NULL,
+    status    TEXT NOT NULL,
+    detail    TEXT NOT NULL DEFAULT '',
+    at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS outbox_events_by_row ON outbox_events (outbox_id);
+CREATE TABLE IF NOT EXISTS message_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_sid TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    rank        INTEGER NOT NULL,
+    error_code  TEXT NOT NULL DEFAULT '',
+    data        TEXT NOT NULL,
+    at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    UNIQUE (message_sid, status)
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+    number  TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    active  INTEGER NOT NULL,
+    source  TEXT NOT NULL,
+    since   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (number, channel)
+);
+CREATE TABLE IF NOT EXISTS consent_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    number      TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    message_sid TEXT UNIQUE,
+    at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS consent_events_by_number ON consent_events (number, channel);
+CREATE TABLE IF NOT EXISTS whatsapp_windows (
+    number          TEXT PRIMARY KEY,
+    last_inbound_at REAL NOT NULL
+);
+"""
+
+# Columns the messaging outbox added to `outbox` after its first release: added in place to
+# databases created before, so upgrading never needs a manual migration.
+OUTBOX_COLUMNS = {
+    "attempts": "INTEGER NOT NULL DEFAULT 0",
+    "next_attempt_at": "REAL NOT NULL DEFAULT 0",
+    "last_attempt_at": "REAL",
+    "uncertain": "INTEGER NOT NULL DEFAULT 0",
+    "reason": "TEXT NOT NULL DEFAULT ''",
+    "error_code": "TEXT NOT NULL DEFAULT ''",
+    "message_sid": "TEXT",
+    "delivery": "TEXT NOT NULL DEFAULT ''",
+    "updated_at": "TEXT",
+}
+OUTBOX_INDEXES = """
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_by_sid ON outbox (message_sid);
+CREATE INDEX IF NOT EXISTS outbox_by_recipient ON outbox (recipient);
 """
 
 
@@ -75,6 +134,15 @@ class _Pending:
 
     writes: Sequence[Write]
     done: asyncio.Future[None]
+
+
+async def _add_outbox_columns(connection: aiosqlite.Connection) -> None:
+    async with connection.execute("PRAGMA table_info(outbox)") as cursor:
+        present = {row[1] for row in await cursor.fetchall()}
+    for name, definition in OUTBOX_COLUMNS.items():
+        if name not in present:
+            await connection.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
+    await connection.executescript(OUTBOX_INDEXES)
 
 
 class Database:
@@ -98,6 +166,7 @@ class Database:
         await connection.execute("PRAGMA synchronous=NORMAL")
         await connection.execute("PRAGMA busy_timeout=5000")
         await connection.executescript(SCHEMA)
+        await _add_outbox_columns(connection)
         await connection.commit()
         database = cls(connection, str(path))
         database._writer = asyncio.create_task(database._write_loop(), name="ivr-db-writer")

@@ -14,7 +14,7 @@ import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from ..runtime.effects import OutboundMessage
 from ..runtime.session import Session
@@ -37,9 +37,18 @@ RECORD_EVENT = "INSERT INTO call_events (call_sid, kind, data) VALUES (?, ?, ?)"
 CACHE_SIZE = 10_000
 
 
+class MessageQueue(Protocol):
+    """Where a step's messages go: rows written in the step's own transaction, then a nudge."""
+
+    def writes(self, call_sid: str, messages: Sequence[OutboundMessage]) -> list[Write]: ...
+
+    def queued(self) -> None: ...
+
+
 class SessionStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, outbox: MessageQueue | None = None) -> None:
         self.database = database
+        self.outbox = outbox  # without one, messages are stored as given and wait unsent
         self._cache: OrderedDict[str, Session] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -88,22 +97,25 @@ class SessionStore:
                 ),
             )
         ]
-        for index, message in enumerate(messages):
-            key = f"{session.call_sid}:{message.step}:{message.node_id}:{index}"
-            writes.append(
-                Write(
-                    QUEUE_MESSAGE,
-                    (
-                        key,
-                        message.call_sid,
-                        message.flow_id,
-                        message.node_id,
-                        message.channel,
-                        message.to,
-                        json.dumps(message.as_dict()),
-                    ),
+        if self.outbox is not None:
+            writes += self.outbox.writes(session.call_sid, messages)
+        else:
+            for index, message in enumerate(messages):
+                key = f"{session.call_sid}:{message.step}:{message.node_id}:{index}"
+                writes.append(
+                    Write(
+                        QUEUE_MESSAGE,
+                        (
+                            key,
+                            message.call_sid,
+                            message.flow_id,
+                            message.node_id,
+                            message.channel,
+                            message.to,
+                            json.dumps(message.as_dict()),
+                        ),
+                    )
                 )
-            )
         for kind, data in events:
             writes.append(
                 Write(
@@ -112,6 +124,8 @@ class SessionStore:
             )
         await self.database.write(*writes)
         self._remember(session)
+        if messages and self.outbox is not None:
+            self.outbox.queued()
 
     def _remember(self, session: Session) -> None:
         self._cache[session.call_sid] = session

@@ -2,7 +2,8 @@
 
 The node-type registry is built when the app is created, so a broken plugin stops the server
 before it serves anything. On startup it opens the database, the shared HTTP client node code
-uses, loads the flows and starts the flow watcher; on shutdown it stops them in reverse order.
+uses, loads the flows, starts the flow watcher and the outbox worker; on shutdown it stops them
+in reverse order (the worker first lets requests in flight finish).
 """
 
 from __future__ import annotations
@@ -21,11 +22,21 @@ from ..calls import CallService
 from ..flows import FlowRepository
 from ..http_client import shared_http_client
 from ..loader import FlowLoader
+from ..messaging import (
+    ConsentStore,
+    InboundHandler,
+    OutboxStore,
+    OutboxWorker,
+    StatusStore,
+    TwilioSender,
+    WindowStore,
+)
 from ..project import project_registry
 from ..registry import Registry
 from ..runtime.services import Services, flow_environment
 from ..store.database import Database
 from ..store.sessions import SessionStore
+from .messaging_routes import messaging_routes
 from .routes import routes
 from .settings import Settings
 from .twilio_auth import TwilioSignatureMiddleware
@@ -50,13 +61,21 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         await flows.reload()
         if not flows.ids():
             log.warning("no flows are being served from %s", settings.flows_dir)
+        outbox = OutboxStore(database, settings.messaging)
+        consent, window = ConsentStore(database), WindowStore(database)
         app.state.flows = flows
         app.state.database = database
         http = shared_http_client()
         services = Services(http=http, env=flow_environment(os.environ), flows=flows)
         app.state.calls = CallService(
-            flows, SessionStore(database), url_prefix=settings.public_url or "", services=services
+            flows,
+            SessionStore(database, outbox),
+            url_prefix=settings.public_url or "",
+            services=services,
         )
+        app.state.inbound = InboundHandler(database, consent, window)
+        app.state.message_status = StatusStore(database, consent)
+        sender, worker = await _start_worker(settings, outbox, consent, window)
         watcher = asyncio.create_task(
             flows.watch(settings.reload_interval), name="ivr-flow-watcher"
         )
@@ -66,11 +85,38 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            if worker is not None:
+                await worker.stop()
+            if sender is not None:
+                await sender.close()
             await http.aclose()
             await database.close()
 
     return Starlette(
-        routes=routes,
+        routes=[*routes, *messaging_routes],
         middleware=[Middleware(TwilioSignatureMiddleware, settings=settings)],
         lifespan=lifespan,
     )
+
+
+async def _start_worker(
+    settings: Settings, outbox: OutboxStore, consent: ConsentStore, window: WindowStore
+) -> tuple[TwilioSender | None, OutboxWorker | None]:
+    """The outbox worker, when the server can talk to Twilio; else messages wait queued."""
+    messaging = settings.messaging
+    if not messaging.account_sid or not settings.auth_token:
+        log.warning(
+            "messages are queued but not sent: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN "
+            "to send them"
+        )
+        return None, None
+    if not settings.public_url:
+        log.warning("IVR_PUBLIC_URL is not set: messages are sent without status callbacks")
+    sender = TwilioSender.open(
+        messaging.account_sid, settings.auth_token, messaging.api_url, messaging.request_timeout
+    )
+    worker = OutboxWorker(
+        outbox, sender, consent, window, messaging, callback_base=settings.public_url
+    )
+    await worker.start()
+    return sender, worker

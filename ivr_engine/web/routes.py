@@ -17,16 +17,11 @@ from starlette.routing import Route
 from ..calls import CallService, apology_twiml
 from ..runtime import EventKind
 from .responses import TwiMLResponse, no_content
-from .twilio_auth import PARAMS_KEY, FormParams
+from .twilio_auth import twilio_params as _params
 
 log = logging.getLogger("ivr_engine.web")
 
 ACTION_KINDS = {kind.value: kind for kind in EventKind if kind is not EventKind.START}
-
-
-def _params(request: Request) -> dict[str, str]:
-    params: FormParams = request.scope.get("state", {}).get(PARAMS_KEY) or FormParams()
-    return params.first()
 
 
 def _service(request: Request) -> CallService:

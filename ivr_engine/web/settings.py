@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..messaging.settings import MessagingSettings
+
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 
 
@@ -19,6 +21,7 @@ class Settings:
     insecure: bool = False
     max_body: int = DEFAULT_MAX_BODY
     reload_interval: float = 1.0
+    messaging: MessagingSettings = field(default_factory=MessagingSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -29,6 +32,7 @@ class Settings:
             "auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
             "public_url": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
             "insecure": env.get("IVR_INSECURE", "") in ("1", "true", "yes"),
+            "messaging": MessagingSettings.from_env(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("public_url"), str):

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
@@ -36,6 +37,12 @@ class FormParams(dict[str, list[str]]):
 
     def first(self) -> dict[str, str]:
         return {name: values[0] for name, values in self.items()}
+
+
+def twilio_params(request: Request) -> dict[str, str]:
+    """The checked parameters of a Twilio request (first value of each), as the middleware left them."""
+    params: FormParams = request.scope.get("state", {}).get(PARAMS_KEY) or FormParams()
+    return params.first()
 
 
 def parse_form(body: bytes) -> FormParams:

@@ -19,6 +19,8 @@ ROUTES = [
     "/status/call",
     "/status/recording",
     "/status/transcription",
+    "/status/message",
+    "/messaging/inbound",
 ]
 
 
