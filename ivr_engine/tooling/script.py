@@ -25,7 +25,16 @@ from ..model import Flow
 from ..node import Node
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
 from ..project import project_registry
-from ..runtime import Event, EventKind, Session, StepResult, Taken, start_call, step
+from ..runtime import (
+    Event,
+    EventKind,
+    Session,
+    StepResult,
+    Taken,
+    run_after_call,
+    start_call,
+    step,
+)
 from ..runtime.effects import OutboundMessage
 from ..runtime.services import Services
 from .twiml import Dial, Listen, Record, Reply, Verb, Waiting, listens_for, read_twiml
@@ -193,6 +202,7 @@ class Call:
         self.hung_up = False
         self._reply: Reply | None = None
         self._serial = 0
+        self._after_call_done = False
 
     # ---- state ----------------------------------------------------------------------
 
@@ -237,6 +247,7 @@ class Call:
             self.hung_up = True
             turn = Turn(action, (), None, None, True)
             self.turns.append(turn)
+            await self._after_call()
             return turn
         reply = self._reply
         waits_on = reply.waits_on
@@ -359,12 +370,34 @@ class Call:
             reply = split_reply(read_twiml(result.twiml))
             heard.extend(reply.heard)
             if reply.redirect is None:
-                return self._finish_turn(action, reply, tuple(heard), tuple(taken), tuple(errors))
+                turn = self._finish_turn(action, reply, tuple(heard), tuple(taken), tuple(errors))
+                if turn.ended:
+                    await self._after_call()
+                return turn
             event = Event(_kind_of(reply.redirect.url, EventKind.REDIRECT), self.params)
             result = await step(
                 self.running, result.session, event, now=self.at, services=self.services
             )
         raise ActionError(f"the flow redirected {MAX_REDIRECTS} times in a row without waiting")
+
+    async def _after_call(self) -> None:
+        """Run the flow's `on_hangup` chain once, as the server does on the completed callback.
+
+        The simulated call reports `call.status` "completed" (Twilio's status for a call the
+        caller or the flow hung up) and `call.duration` 0, as no real time passed.
+        """
+        if self._after_call_done or self.session is None or not self.running.on_hangup:
+            return
+        self._after_call_done = True
+        ended = self.session.evolve(
+            call={**self.session.call, "status": "completed", "duration": 0}
+        )
+        result = await run_after_call(self.running, ended, now=self.at, services=self.services)
+        self.session = result.session
+        self.messages.extend(result.messages)
+        self.taken.extend(result.taken)
+        if result.error:
+            self.errors.append(result.error)
 
     def _finish_turn(
         self,

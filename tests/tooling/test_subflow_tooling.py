@@ -55,3 +55,53 @@ def test_a_flow_test_can_pin_a_call_through_a_subflow(tmp_path: Path) -> None:
     result = ivr(tmp_path, "test")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+MISSED_CALL = """\
+start: queue
+vars: {reason: "none"}
+on_hangup: after
+nodes:
+  queue:
+    type: dial
+    queue: support
+    next: bye
+  bye:
+    type: hangup
+  after:
+    type: branch
+    cases:
+      - when: call.status == 'completed' and call.duration == 0
+        next: text
+    default: done
+  text:
+    type: message
+    body: "Sorry we missed you. Reply CALL to book a callback."
+    next: done
+  done:
+    type: set
+    vars: {reason: "followed up"}
+"""
+
+
+def test_the_on_hangup_chain_runs_once_when_a_simulated_call_ends(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    (flows / "tests").mkdir(parents=True)
+    (flows / "missed.yaml").write_text(MISSED_CALL, encoding="utf-8")
+    (flows / "tests" / "missed.yaml").write_text(
+        "flow: missed\n"
+        "cases:\n"
+        "  - name: a caller who hangs up in the queue gets a text\n"
+        '    from: "+15551234567"\n'
+        "    steps:\n"
+        "      - dial_result: canceled\n"
+        "    expect_vars: {reason: followed up}\n"
+        "    expect_messages:\n"
+        '      - {to: "+15551234567", body: "Sorry we missed you"}\n',
+        encoding="utf-8",
+    )
+    result = ivr(tmp_path, "test")
+    assert result.returncode == 0, result.stdout + result.stderr
+    simulated = ivr(tmp_path, "simulate", "missed", "--script", "canceled")
+    assert simulated.returncode == 0, simulated.stderr
+    assert simulated.stdout.count("Sorry we missed you") == 1
