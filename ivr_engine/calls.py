@@ -177,8 +177,6 @@ class CallService:
                     updated, messages = await self.after_call(flow, updated)
                 updated = updated.evolve(after_call_done=True)
             await self.sessions.save(updated, messages, [("call-status", dict(params))])
-            if ended:
-                self.sessions.forget(call_sid)
 
     async def recording_status(self, params: Mapping[str, str]) -> None:
         await self._update_recording(params, "recording-status")

@@ -10,6 +10,7 @@ exactly one. Each caller still awaits its own commit before it answers.
 from __future__ import annotations
 
 import asyncio
+import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,6 +121,84 @@ CREATE INDEX IF NOT EXISTS outbox_by_recipient ON outbox (recipient);
 """
 
 
+class _NotLiteral(Exception):
+    """A value that cannot be written as an SQL literal: that batch takes the slow path."""
+
+
+def sql_literal(value: Any) -> str:
+    """An SQLite literal for a value, exactly as SQLite's own `quote()` writes it.
+
+    Only the types the engine stores are accepted; text is quoted with single quotes doubled,
+    which is SQLite's only escape inside a string literal. NUL cannot appear in a script.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    raise _NotLiteral(type(value).__name__)
+
+
+def bind(sql: str, params: Sequence[Any]) -> str:
+    """`sql` with each `?` outside quotes replaced by the literal of the next parameter."""
+    parts: list[str] = []
+    values = iter(params)
+    quote: str | None = None
+    start = 0
+    for index, char in enumerate(sql):
+        if quote is not None:
+            if char == quote or (quote == "--" and char == "\n"):
+                quote = None
+        elif char == "-" and sql.startswith("--", index):
+            quote = "--"  # a comment runs to the end of the line
+        elif char in "'\"":
+            quote = char
+        elif char == "?":
+            parts.append(sql[start:index])
+            try:
+                parts.append(sql_literal(next(values)))
+            except StopIteration:
+                raise _NotLiteral("too few parameters") from None
+            start = index + 1
+        elif (
+            char in ":@$"
+            and index + 1 < len(sql)
+            and (sql[index + 1].isalpha() or sql[index + 1] == "_")
+        ):
+            raise _NotLiteral("named parameters")
+    if next(values, _END) is not _END:
+        raise _NotLiteral("too many parameters")
+    parts.append(sql[start:])
+    return "".join(parts)
+
+
+_END = object()
+
+
+def batch_script(batch: Sequence[_Pending]) -> str | None:
+    """The whole batch as one transaction script, or None if a value cannot be a literal.
+
+    A script runs in a single thread hand-off, where separate statements and a commit would
+    take one each; every caller still waits for the commit before it answers Twilio.
+    """
+    try:
+        statements = [
+            bind(write.sql, write.params) for pending in batch for write in pending.writes
+        ]
+    except _NotLiteral:
+        return None
+    return (
+        "BEGIN IMMEDIATE;\n"
+        + ";\n".join(s.strip().rstrip(";") for s in statements)
+        + ";\nCOMMIT;\n"
+    )
+
+
 @dataclass(frozen=True)
 class Write:
     """One SQL statement with its parameters, applied inside a group transaction."""
@@ -173,12 +252,11 @@ class Database:
         return database
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        async with self.connection.execute(sql, params) as cursor:
-            return await cursor.fetchone()  # type: ignore[return-value]
+        rows = await self.connection.execute_fetchall(sql, params)  # one thread hand-off
+        return next(iter(rows), None)  # type: ignore[return-value]
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self.connection.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self.connection.execute_fetchall(sql, params))
 
     async def write(self, *writes: Write) -> None:
         """Apply `writes` atomically (with whatever else is queued) and wait for the commit."""
@@ -198,25 +276,39 @@ class Database:
                 if self._closed:
                     return
                 continue
-            # Same statements run as one executemany: a batch costs two thread hand-offs
-            # (statements, commit) however many steps it carries.
-            grouped: dict[str, list[Sequence[Any]]] = {}
-            for pending in batch:
-                for write in pending.writes:
-                    grouped.setdefault(write.sql, []).append(write.params)
             try:
-                for sql, rows in grouped.items():
-                    await self.connection.executemany(sql, rows)
-                await self.connection.commit()
-            except BaseException as exc:
-                await self.connection.rollback()
+                await self._apply(batch)
+            except asyncio.CancelledError:
                 for pending in batch:
                     if not pending.done.done():
-                        pending.done.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-                continue
-            for pending in batch:
+                        pending.done.cancel()
+                raise
+
+    async def _apply(self, batch: list[_Pending]) -> None:
+        """Commit a batch in one thread hand-off; if that fails, each caller's writes alone."""
+        script = batch_script(batch)
+        if script is not None:
+            try:
+                await self.connection.executescript(script)
+            except Exception:
+                if self.connection.in_transaction:
+                    await self.connection.rollback()
+            else:
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_result(None)
+                return
+        for pending in batch:  # slow path: one transaction per caller, failures kept apart
+            try:
+                for write in pending.writes:
+                    await self.connection.execute(write.sql, write.params)
+                await self.connection.commit()
+            except Exception as exc:
+                if self.connection.in_transaction:
+                    await self.connection.rollback()
+                if not pending.done.done():
+                    pending.done.set_exception(exc)
+            else:
                 if not pending.done.done():
                     pending.done.set_result(None)
 
