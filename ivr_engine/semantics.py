@@ -9,6 +9,7 @@ reached, no loop spins without waiting for the caller, and each node's own `chec
 from __future__ import annotations
 
 import contextlib
+import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,11 +26,18 @@ from .templates import (
     compile_text,
     environment,
 )
-from .wording import describe, quote, suggest
+from .wording import SUGGEST_CUTOFF, describe, quote, suggest
 
 AFTER_CALL_TYPES_NOTE = (
     "only nodes that need no caller (set, branch, hours, message) can run after the call"
 )
+
+
+_BUILTIN_MEANING = {
+    "call": "call data (call.from, call.to...)",
+    "now": "current time",
+    "language": "current language",
+}
 
 
 def valid_timezone(name: str) -> bool:
@@ -70,7 +78,13 @@ class SemanticChecker:
             self._templates(node, known)
             for issue in node.check():
                 path = ("nodes", node.id, *issue.path)
-                self.report(path, f"{describe(path)}: {issue.message}", warning=issue.warning)
+                self.report(
+                    path,
+                    f"{describe(path)}: {issue.message}",
+                    key=not issue.path,  # about the whole node: point at its id
+                    warning=issue.warning,
+                )
+        self._reserved_names()
         self._reachability()
         self._loops()
         self._after_call_chain()
@@ -99,6 +113,29 @@ class SemanticChecker:
                 f'"timezone": {quote(timezone)} is not a known timezone: use an IANA name such as '
                 '"America/New_York" or "Europe/London"',
             )
+
+    def _reserved_names(self) -> None:
+        """A variable called `call`, `now` or `language` would be hidden by the engine's own."""
+        vars_ = self.data.get("vars")
+        written = (
+            [(("vars", name), name, True) for name in vars_ or {}]
+            if isinstance(vars_, dict)
+            else []
+        )
+        for node in self.nodes.values():
+            with contextlib.suppress(AttributeError, KeyError, TypeError, ValueError):
+                written += [
+                    (("nodes", node.id, *p), name, False) for p, name in node.variables_written()
+                ]
+        for path, name, at_key in written:
+            if name in BUILTIN_NAMES:
+                self.report(
+                    path,
+                    f"{describe(path)}: {quote(name)} is the name of the engine's own "
+                    f"{_BUILTIN_MEANING[name]}, so templates would never see this variable: "
+                    "choose another name",
+                    key=at_key,
+                )
 
     def _known_variables(self) -> set[str]:
         known = set(BUILTIN_NAMES) | set(environment().globals)
@@ -140,11 +177,30 @@ class SemanticChecker:
                     compiled = self._one_template(node, path, value, known, compile_text)
                     if compiled is not None:
                         self.texts[(node.id, path)] = compiled
+                    self._comment_in_text(("nodes", node.id, *path))
         for pattern in node.expression_fields:
             for path, value in iter_field(node.spec, pattern):
                 compiled = self._one_template(node, path, value, known, compile_expression)
                 if compiled is not None:
                     self.expressions[(node.id, path)] = compiled
+
+    def _comment_in_text(self, path: tuple[Any, ...]) -> None:
+        """`text: Press # to finish` says only "Press": YAML reads ` # to finish` as a comment."""
+        found = self.doc.comments.get(path)
+        if found is None:
+            return
+        pos, comment = found
+        self.problems.append(
+            Problem(
+                self.doc.file,
+                pos.line,
+                pos.column,
+                f"{describe(path)}: YAML reads everything from this # on as a comment, so callers "
+                f"will not hear {quote('#' + comment)}: if it belongs to the text, put the whole "
+                "text in quotes",
+                Severity.WARNING,
+            )
+        )
 
     def _one_template(
         self, node: Node, path: FieldPath, value: Any, known: set[str], compiler: Any
@@ -165,31 +221,44 @@ class SemanticChecker:
 
     # ---- whole graph ---------------------------------------------------------------
 
-    def _edges(self) -> dict[str, list[str]]:
+    def _edges(self, resolved: bool = True) -> dict[str, list[str]]:
+        """Each node's links; only those to existing nodes unless `resolved` is False."""
         edges: dict[str, list[str]] = {}
         for node_id, node in self.nodes.items():
             try:
-                edges[node_id] = [t.node_id for t in node.targets() if t.node_id in self.nodes]
+                targets = [t.node_id for t in node.targets()]
             except (AttributeError, KeyError, TypeError, ValueError, IndexError):
-                edges[node_id] = []  # a broken node: its schema problem is reported already
+                targets = []  # a broken node: its schema problem is reported already
+            edges[node_id] = [t for t in targets if t in self.nodes or not resolved]
         return edges
 
     def _reachability(self) -> None:
-        edges = self._edges()
+        """Warn about nodes no path reaches, judged only when every node's links are known.
+
+        A node with schema errors has unknown links, so nothing is judged then; a link with a
+        typo counts as going to the node it most likely means, so the typo's own error is not
+        followed by a warning about the node it meant.
+        """
+        if self.broken:
+            return
+        edges = {
+            node_id: [self._meant(target) for target in targets]
+            for node_id, targets in self._edges(resolved=False).items()
+        }
         roots = [
             r
             for r in (self.data.get("start"), self.data.get("on_error"), self.data.get("on_hangup"))
-            if r in self.nodes
+            if isinstance(r, str)
         ]
         seen: set[str] = set()
-        stack = list(roots)
+        stack = [self._meant(r) for r in roots]
         while stack:
             current = stack.pop()
-            if current in seen:
+            if current in seen or current not in self.nodes:
                 continue
             seen.add(current)
             stack.extend(edges[current])
-        if not roots:
+        if not seen:
             return
         for node_id in self.nodes:
             if node_id not in seen:
@@ -199,6 +268,12 @@ class SemanticChecker:
                     key=True,
                     warning=True,
                 )
+
+    def _meant(self, node_id: str) -> str:
+        if node_id in self.nodes:
+            return node_id
+        close = difflib.get_close_matches(node_id, list(self.nodes), n=1, cutoff=SUGGEST_CUTOFF)
+        return close[0] if close else node_id
 
     def _loops(self) -> None:
         """Report each cycle made only of nodes that never wait: the call would spin forever."""

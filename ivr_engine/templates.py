@@ -8,6 +8,7 @@ when the flow is loaded so a webhook step only renders.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +17,8 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .wording import quote, suggest
 
 # Names every template may use besides flow variables.
 BUILTIN_NAMES = frozenset({"call", "now", "language"})
@@ -41,12 +44,47 @@ class TemplateSyntaxProblem(ValueError):
     """A template or expression does not compile; the message is written for flow authors."""
 
 
-def _explain(exc: jinja2.TemplateSyntaxError) -> str:
-    return (
-        f"this template does not work: {exc.message}"
-        if exc.message
-        else "this template does not work"
-    )
+_GOT = re.compile(r"expected token '[^']*', got '([^']*)'")
+_FILTER = re.compile(r"No filter named '([^']*)'")
+_SINGLE_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")
+_OPEN_BLOCK = re.compile(r"The innermost block that needs to be closed is '([^']*)'")
+
+
+def _explain(exc: jinja2.TemplateSyntaxError, source: str, what: str) -> str:
+    """Jinja2's complaint, reworded for flow authors with the fix for the usual slips.
+
+    `what` is "template" or "condition". Conditions are parsed wrapped in `{{ ( ... ) }}`,
+    so Jinja2's "expected ')'" is about the author's text, not a bracket they wrote.
+    """
+    message = (exc.message or "").strip()
+    lead = f"this {what} does not work"
+    if found := _FILTER.search(message):
+        name = found.group(1)
+        return f"{lead}: there is no filter {quote(name)}{suggest(name, environment().filters)}"
+    if what == "condition" and _SINGLE_EQUALS.search(source) and "'='" in message:
+        return f"{lead}: to compare two values write == (two equals signs), e.g. tier == 'gold'"
+    if what == "template":
+        if message == "unexpected '}'":
+            return f"{lead}: a {{{{ is closed with a single }}: write }}}} (two braces)"
+        if message.startswith("unexpected end of template, expected 'end of print statement'"):
+            return f"{lead}: a {{{{ is never closed: end it with }}}}"
+        if (got := _GOT.match(message)) and "end of print statement" in message:
+            return (
+                f"{lead}: {quote(got.group(1))} is unexpected inside {{{{ }}}}: a variable name "
+                "has no spaces (write first_name), and each {{ ends with }}"
+            )
+    if found := _OPEN_BLOCK.search(message):
+        tag = found.group(1)
+        return f"{lead}: a {{% {tag} %}} is never closed: end it with {{% end{tag} %}}"
+    if message.startswith("unexpected char"):
+        return f"{lead}: a quote is not closed: put text in matching quotes, e.g. 'gold'"
+    if what == "condition":
+        unbalanced = message == "unexpected ')'" and source.count(")") <= source.count("(")
+        if unbalanced or "end of template" in message:
+            return f"{lead}: it ends too early: something is missing at its end"
+        if (got := _GOT.match(message)) and message.startswith("expected token ')'"):
+            message = f"unexpected {quote(got.group(1))}"
+    return f"{lead}: {message.rstrip('.')}" if message else lead
 
 
 @lru_cache(maxsize=8192)
@@ -95,9 +133,10 @@ def check_template(source: str) -> frozenset[str]:
         return frozenset()
     try:
         ast = environment().parse(source)
+        # finding the names also checks filters exist (TemplateAssertionError)
+        return frozenset(meta.find_undeclared_variables(ast))
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateSyntaxProblem(_explain(exc)) from None
-    return frozenset(meta.find_undeclared_variables(ast))
+        raise TemplateSyntaxProblem(_explain(exc, source, "template")) from None
 
 
 def compile_text(value: Any) -> CompiledText:
@@ -126,7 +165,8 @@ def compile_expression(source: str) -> CompiledExpression:
     env = environment()
     try:
         ast = env.parse("{{ (" + source + ") }}")
+        names = frozenset(meta.find_undeclared_variables(ast))
         function = env.compile_expression(source, undefined_to_none=False)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateSyntaxProblem(_explain(exc).replace("template", "condition")) from None
-    return CompiledExpression(source, function, frozenset(meta.find_undeclared_variables(ast)))
+        raise TemplateSyntaxProblem(_explain(exc, source, "condition")) from None
+    return CompiledExpression(source, function, names)
