@@ -19,6 +19,7 @@ from .node import FieldPath, Node, iter_field
 from .reader import Document
 from .templates import (
     BUILTIN_NAMES,
+    CALL_FIELDS,
     CompiledExpression,
     CompiledText,
     TemplateSyntaxProblem,
@@ -26,7 +27,7 @@ from .templates import (
     compile_text,
     environment,
 )
-from .wording import SUGGEST_CUTOFF, describe, quote, suggest
+from .wording import SUGGEST_CUTOFF, choices, describe, quote, suggest
 
 AFTER_CALL_TYPES_NOTE = (
     "only nodes that need no caller (set, branch, hours, message) can run after the call"
@@ -211,6 +212,14 @@ class SemanticChecker:
         except TemplateSyntaxProblem as exc:
             self.report(full, f"{describe(full)}: {exc}")
             return None
+        fields = sorted(CALL_FIELDS.values())
+        for name in sorted(compiled.call_fields - set(fields)):
+            self.report(
+                full,
+                f"{describe(full)}: {quote('call.' + name)} is not something the engine knows about "
+                f"the call{suggest('call.' + name, ['call.' + f for f in fields])}; "
+                f"known are {choices('call.' + f for f in fields)}",
+            )
         for name in sorted(compiled.variables - known):
             self.report(
                 full,

@@ -15,13 +15,32 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .wording import quote, suggest
 
 # Names every template may use besides flow variables.
 BUILTIN_NAMES = frozenset({"call", "now", "language"})
+
+# Twilio parameters that become `call.*` in templates (`call.from_city`, ...).
+CALL_FIELDS = {
+    "CallSid": "sid",
+    "AccountSid": "account_sid",
+    "From": "from",
+    "To": "to",
+    "Direction": "direction",
+    "CallerName": "caller_name",
+    "ForwardedFrom": "forwarded_from",
+    "FromCity": "from_city",
+    "FromState": "from_state",
+    "FromZip": "from_zip",
+    "FromCountry": "from_country",
+    "ToCity": "to_city",
+    "ToState": "to_state",
+    "ToZip": "to_zip",
+    "ToCountry": "to_country",
+}
 
 
 def _digits(value: Any) -> str:
@@ -104,6 +123,7 @@ class CompiledText:
 
     by_language: Mapping[str, str]
     variables: frozenset[str]
+    call_fields: frozenset[str] = frozenset()
 
     def source(self, language: str) -> str:
         found = self.by_language.get(language) or self.by_language.get("*")
@@ -127,16 +147,33 @@ class CompiledText:
                 _template(text)
 
 
-def check_template(source: str) -> frozenset[str]:
-    """Parse a template; return the names it reads, or raise `TemplateSyntaxProblem`."""
+def check_template(source: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Parse a template; return the names it reads and the `call.*` fields it reads.
+
+    Raises `TemplateSyntaxProblem` when it does not compile.
+    """
     if "{" not in source:
-        return frozenset()
+        return frozenset(), frozenset()
     try:
         ast = environment().parse(source)
         # finding the names also checks filters exist (TemplateAssertionError)
-        return frozenset(meta.find_undeclared_variables(ast))
+        names = frozenset(meta.find_undeclared_variables(ast))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateSyntaxProblem(_explain(exc, source, "template")) from None
+    return names, _call_fields(ast) if "call" in names else frozenset()
+
+
+def _call_fields(ast: nodes.Node) -> frozenset[str]:
+    """`call.from` and `call['from']` in a parsed template: the call fields it reads."""
+    found: set[str] = set()
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name == "call":
+            if isinstance(node, nodes.Getattr):
+                found.add(node.attr)
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                found.add(node.arg.value)
+    return frozenset(found)
 
 
 def compile_text(value: Any) -> CompiledText:
@@ -146,9 +183,12 @@ def compile_text(value: Any) -> CompiledText:
     else:
         sources = {"*": "" if value is None else str(value)}
     names: set[str] = set()
+    call_fields: set[str] = set()
     for text in sources.values():
-        names |= check_template(text)
-    return CompiledText(sources, frozenset(names))
+        read, fields = check_template(text)
+        names |= read
+        call_fields |= fields
+    return CompiledText(sources, frozenset(names), frozenset(call_fields))
 
 
 @dataclass(frozen=True)
@@ -156,6 +196,7 @@ class CompiledExpression:
     source: str
     function: Any
     variables: frozenset[str]
+    call_fields: frozenset[str] = frozenset()
 
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
         return self.function(**scope)
@@ -169,4 +210,4 @@ def compile_expression(source: str) -> CompiledExpression:
         function = env.compile_expression(source, undefined_to_none=False)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateSyntaxProblem(_explain(exc, source, "condition")) from None
-    return CompiledExpression(source, function, names)
+    return CompiledExpression(source, function, names, _call_fields(ast))
