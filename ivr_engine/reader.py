@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -27,10 +27,13 @@ _FALSE = {"false", "False", "FALSE"}
 _INT = re.compile(r"^-?(0|[1-9][0-9]*)$")
 _FLOAT = re.compile(r"^-?([0-9]+\.[0-9]*|\.[0-9]+|[1-9][0-9]*)([eE][-+]?[0-9]+)?$")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
+    """Where something was written, counted from 1 as editors do (a tuple: made by the ten
+    thousand for a large flow, and cheaper so than a frozen dataclass)."""
+
     line: int
     column: int
 
@@ -98,9 +101,10 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.doc_values[path] = _mark(node)
         if isinstance(node, yaml.ScalarNode):
-            if node.style is None:
+            plain = not node.style  # the C parser says "" where the Python one says None
+            if plain:
                 self._comment_after(node, path)
-            if node.style is None and node.tag != "tag:yaml.org,2002:str":
+            if plain and node.tag != "tag:yaml.org,2002:str":
                 value = _resolve_plain(node.value)
                 if not isinstance(value, str):
                     self.plain[path] = node.value
@@ -305,10 +309,24 @@ def _syntax_problem(file: str, text: str, exc: yaml.YAMLError) -> Problem:
     return Problem(file, line, column, f"this is not valid YAML: {message}")
 
 
+def _compose(text: str) -> list[yaml.Node]:
+    """The YAML node tree, by libyaml when PyYAML has it (several times faster).
+
+    A file that does not parse is parsed again by the pure-Python parser, whose complaints
+    are the ones `_YAML_HINTS` turns into advice.
+    """
+    if _FAST_LOADER is not None:
+        try:
+            return list(yaml.compose_all(text, Loader=_FAST_LOADER))
+        except yaml.YAMLError:
+            pass
+    return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+
+
 def read_yaml(text: str, file: str) -> Document:
     """Parse one YAML document keeping positions; raise `FlowError` listing every problem."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = _compose(text)
     except yaml.YAMLError as exc:
         raise FlowError(file, [_syntax_problem(file, text, exc)]) from None
     if len(nodes) > 1:

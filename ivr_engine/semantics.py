@@ -168,12 +168,14 @@ class SemanticChecker:
         for pattern in node.template_fields:
             for path, value in iter_field(node.spec, pattern):
                 if isinstance(value, Mapping):
-                    results = [
+                    parts = [
                         self._one_template(node, (*path, lang), text, known, compile_text)
                         for lang, text in value.items()
                     ]
-                    if all(r is not None for r in results):
-                        self.texts[(node.id, path)] = compile_text(value)
+                    if all(part is not None for part in parts):
+                        self.texts[(node.id, path)] = CompiledText.joined(
+                            dict(zip(value, parts, strict=True))
+                        )
                 elif value is not None:
                     compiled = self._one_template(node, path, value, known, compile_text)
                     if compiled is not None:

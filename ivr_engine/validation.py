@@ -8,6 +8,7 @@ is rewritten into one sentence that names the node and field and says what to do
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -68,11 +69,40 @@ def _expected_types(schema: dict[str, Any], defs: dict[str, Any]) -> list[str]:
     return found
 
 
+def _ref_name(schema: Any) -> str | None:
+    """The `$defs` entry a schema refers to, written as `$ref` or inlined (see `_inline`)."""
+    if not isinstance(schema, dict):
+        return None
+    ref = schema.get("$ref") or schema.get(_INLINED) or ""
+    return ref[len("#/$defs/") :] if ref.startswith("#/$defs/") else None
+
+
 def _deref(schema: Any, defs: dict[str, Any]) -> dict[str, Any]:
-    while isinstance(schema, dict) and "$ref" in schema and schema["$ref"].startswith("#/$defs/"):
-        merged = {k: v for k, v in schema.items() if k != "$ref"}
-        schema = {**defs[schema["$ref"][len("#/$defs/") :]], **merged}
+    """A schema with the definition it refers to merged in, its own keys winning."""
+    while (name := _ref_name(schema)) is not None and name in defs:
+        own = {k: v for k, v in schema.items() if k not in ("$ref", _INLINED, "allOf")}
+        schema = {**defs[name], **own}
     return schema if isinstance(schema, dict) else {}
+
+
+def _inline(schema: Any, defs: dict[str, Any], seen: frozenset[str] = frozenset()) -> Any:
+    """The schema with each `$ref` into `$defs` replaced by the definition itself.
+
+    jsonschema looks a `$ref` up on every use, a third of the time spent on a large flow. The
+    definition goes in as `allOf: [definition]` (marked with the name it came from), so an
+    error inside it is reported against the definition, exactly as through the `$ref`.
+    A definition that refers to itself stays a `$ref`.
+    """
+    if isinstance(schema, list):
+        return [_inline(item, defs, seen) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    name = _ref_name(schema) if "$ref" in schema else None
+    if name is not None and name in defs and name not in seen:
+        own = {k: _inline(v, defs, seen) for k, v in schema.items() if k != "$ref"}
+        target = _inline(defs[name], defs, seen | {name})
+        return {**own, _INLINED: schema["$ref"], "allOf": [target, *own.get("allOf", [])]}
+    return {k: _inline(v, defs, seen) if k != "$defs" else v for k, v in schema.items()}
 
 
 class SchemaChecker:
@@ -81,11 +111,25 @@ class SchemaChecker:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
         self.defs: dict[str, Any] = schema.get("$defs", {})
-        self.validator = jsonschema.Draft202012Validator(schema)
         self._language_pattern = self.defs.get("language", {}).get("pattern")
         self.node_types: list[str] = (
             self.defs.get("node", {}).get("properties", {}).get("type", {}).get("enum", [])
         )
+        # Each node is checked against its own type's schema, chosen here by its `type`. The
+        # schema's `node` union says the same with one `if type is X` per node type, which a
+        # validator tries one by one for every node: most of the time spent on a large flow.
+        node = {k: v for k, v in self.defs.get("node", {}).items() if k != "allOf"}
+        defs = {**self.defs, "node": node}
+        top = copy.deepcopy(schema)
+        top["$defs"] = defs
+        top["properties"]["nodes"]["additionalProperties"] = True  # each node: see `_errors`
+        self.validator = jsonschema.Draft202012Validator(_inline(top, defs))
+        self.node_validators = {
+            name: jsonschema.Draft202012Validator(
+                {"$schema": schema.get("$schema"), "$defs": defs, **_inline(defs[name], defs)}
+            )
+            for name in ["node", *self.node_types]
+        }
 
     # ---- YAML 1.1 leftovers ----------------------------------------------------------
 
@@ -139,7 +183,7 @@ class SchemaChecker:
     def problems(self, doc: Document) -> tuple[list[Problem], set[str]]:
         """Every schema problem in the document, and the ids of the nodes they are in."""
         by_spot: dict[tuple[Any, ...], list[ValidationError]] = {}
-        for error in self.validator.iter_errors(doc.data):
+        for error in self._errors(doc.data):
             by_spot.setdefault(tuple(error.absolute_path), []).append(error)
         found: list[Problem] = []
         broken_nodes: set[str] = set()
@@ -150,6 +194,21 @@ class SchemaChecker:
                 pos = doc.position(path, key=at_key)
                 found.append(Problem(doc.file, pos.line, pos.column, message))
         return found, broken_nodes
+
+    def _errors(self, data: Any) -> Iterator[ValidationError]:
+        """What the composed schema finds, each node checked by its own type's schema."""
+        yield from self.validator.iter_errors(data)
+        nodes = data.get("nodes") if isinstance(data, dict) else None
+        if not isinstance(nodes, dict):
+            return
+        for node_id, node in nodes.items():
+            type_name = node.get("type") if isinstance(node, dict) else None
+            known = isinstance(type_name, str) and type_name in self.node_types
+            # a node without a known type (or not a map) is told so by the `node` schema
+            validator = self.node_validators[type_name if known else "node"]
+            for error in validator.iter_errors(node):
+                error.path.extendleft((node_id, "nodes"))  # as if found from the top
+                yield error
 
     def _spot_words(self, errors: list[ValidationError]) -> Iterator[Words]:
         """The problems worth telling about one spot: usually one, the best match.
@@ -336,12 +395,12 @@ class SchemaChecker:
 
     def _kind_words(self, branch: dict[str, Any]) -> list[str]:
         """How an author would name what one anyOf branch accepts."""
-        ref = branch.get("$ref", "")
+        name = _ref_name(branch)
         target = _deref(branch, self.defs)
-        if ref.startswith("#/$defs/") and self.defs.get(ref[len("#/$defs/") :], {}).get("title"):
-            return ["a " + _sentence(self.defs[ref[len("#/$defs/") :]]["title"])]
-        names = target.get("propertyNames", {})
-        if target.get("type") == "object" and names.get("$ref") == "#/$defs/language":
+        if name is not None and self.defs.get(name, {}).get("title"):
+            return ["a " + _sentence(self.defs[name]["title"])]
+        names = _deref(target.get("propertyNames", {}), self.defs)
+        if target.get("type") == "object" and names.get("pattern") == self._language_pattern:
             return ["a map of language -> text"]
         types = target.get("type", [])
         return [_TYPE_WORDS.get(t, t) for t in ([types] if isinstance(types, str) else types)]
@@ -444,6 +503,8 @@ def _sentence(text: str) -> str:
     text = text.strip().rstrip(".")
     return text[0].lower() + text[1:] if text else text
 
+
+_INLINED = "x-inlined-ref"  # an annotation: validators ignore keywords they do not know
 
 _PY_TYPES: dict[str, type | tuple[type, ...]] = {
     "integer": int,
