@@ -282,6 +282,10 @@ class SchemaWording:
                 return path, "the flow has no nodes: add at least one node under `nodes:`", True
             if len(path) == 2 and path[0] == "nodes":
                 return path, f"{where}: is empty: give it a type and its fields", True
+            if wanted == _TYPE_WORDS["object"]:
+                return path, f"{where}: is empty: write its entries below it, indented", True
+            if wanted == _TYPE_WORDS["array"]:
+                return path, f'{where}: is empty: list its items below it, each after "- "', True
             return path, f"{where}: is empty: write {wanted} after the colon", True
         if path == ("nodes",) and isinstance(instance, list):
             return (

@@ -124,10 +124,7 @@ class SemanticChecker:
             else []
         )
         for node in self.nodes.values():
-            with contextlib.suppress(AttributeError, KeyError, TypeError, ValueError):
-                written += [
-                    (("nodes", node.id, *p), name, False) for p, name in node.variables_written()
-                ]
+            written += [(("nodes", node.id, *p), name, False) for p, name in self._written(node)]
         for path, name, at_key in written:
             if name in BUILTIN_NAMES:
                 self.report(
@@ -140,10 +137,20 @@ class SemanticChecker:
 
     def _known_variables(self) -> set[str]:
         known = set(BUILTIN_NAMES) | set(environment().globals)
-        known |= set(self.data.get("vars") or {})
+        vars_ = self.data.get("vars")
+        known |= set(vars_) if isinstance(vars_, dict) else set()
         for node in self.nodes.values():
-            known |= {name for _, name in node.variables_written()}
+            known |= {name for _, name in self._written(node)}
         return known
+
+    def _written(self, node: Node) -> list[tuple[FieldPath, str]]:
+        """The variables a node fills; none known for a node whose fields failed the schema."""
+        try:
+            return node.variables_written()
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            if node.id in self.broken:
+                return []
+            raise
 
     def _guarded(self, node: Node, known: set[str]) -> None:
         """Check what can be checked of a node whose fields failed the schema."""
