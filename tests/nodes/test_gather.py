@@ -70,3 +70,17 @@ def test_a_full_gather_refuses_an_answer_not_matching_its_pattern_then_gives_up(
         f'<Dial action="{action(flow, 3, "dial")}" method="POST" timeout="30">'
         "<Number>+15550100</Number></Dial>"
     )
+
+
+def test_a_spoken_number_is_matched_without_the_spaces_and_full_stop_recognition_adds() -> None:
+    call = Call(load_valid("gather_full"))
+    call.start()
+    result = call.say("1234 5678.")
+    assert result.session.vars == {"account": "12345678"}
+    assert result.session.path == ["ask_account", "thanks"]
+
+
+def test_spoken_words_that_are_no_number_still_do_not_match_a_digits_pattern() -> None:
+    call = Call(load_valid("gather_full"))
+    call.start()
+    assert call.say("I don't know it.").session.attempts == {"ask_account": 1}
