@@ -175,13 +175,25 @@ class SemanticChecker:
         for pattern in node.template_fields:
             for path, value in iter_field(node.spec, pattern):
                 if isinstance(value, Mapping):
+                    where = describe(("nodes", node.id, *path))
                     parts = [
-                        self._one_template(node, (*path, lang), text, known, compile_text)
+                        self._one_template(
+                            node,
+                            (*path, lang),
+                            text,
+                            known,
+                            compile_text,
+                            f'{where}, "{lang}" text',
+                        )
                         for lang, text in value.items()
                     ]
                     if all(part is not None for part in parts):
                         self.texts[(node.id, path)] = CompiledText.joined(
                             dict(zip(value, parts, strict=True))
+                        )
+                    for lang in value:
+                        self._comment_in_text(
+                            ("nodes", node.id, *path, lang), f'{where}, "{lang}" text'
                         )
                 elif value is not None:
                     compiled = self._one_template(node, path, value, known, compile_text)
@@ -194,7 +206,7 @@ class SemanticChecker:
                 if compiled is not None:
                     self.expressions[(node.id, path)] = compiled
 
-    def _comment_in_text(self, path: tuple[Any, ...]) -> None:
+    def _comment_in_text(self, path: tuple[Any, ...], where: str | None = None) -> None:
         """`text: Press # to finish` says only "Press": YAML reads ` # to finish` as a comment."""
         found = self.doc.comments.get(path)
         if found is None:
@@ -205,7 +217,8 @@ class SemanticChecker:
                 self.doc.file,
                 pos.line,
                 pos.column,
-                f"{describe(path)}: YAML reads everything from this # on as a comment, so callers "
+                f"{where or describe(path)}: YAML reads everything from this # on as a comment, so "
+                "callers "
                 f"will not hear {quote('#' + comment)}: if it belongs to the text, put the whole "
                 "text in quotes",
                 Severity.WARNING,
@@ -213,26 +226,33 @@ class SemanticChecker:
         )
 
     def _one_template(
-        self, node: Node, path: FieldPath, value: Any, known: set[str], compiler: Any
+        self,
+        node: Node,
+        path: FieldPath,
+        value: Any,
+        known: set[str],
+        compiler: Any,
+        where: str | None = None,
     ) -> Any:
         full = ("nodes", node.id, *path)
+        where = where or describe(full)
         try:
             compiled = compiler(str(value))
         except TemplateSyntaxProblem as exc:
-            self.report(full, f"{describe(full)}: {exc}")
+            self.report(full, f"{where}: {exc}")
             return None
         fields = sorted(CALL_FIELDS.values())
         for name in sorted(compiled.call_fields - set(fields)):
             self.report(
                 full,
-                f"{describe(full)}: {quote('call.' + name)} is not something the engine knows about "
+                f"{where}: {quote('call.' + name)} is not something the engine knows about "
                 f"the call{suggest('call.' + name, ['call.' + f for f in fields])}; "
                 f"known are {choices('call.' + f for f in fields)}",
             )
         for name in sorted(compiled.variables - known):
             self.report(
                 full,
-                f"{describe(full)}: uses the variable {quote(name)}, which nothing sets{suggest(name, known)}; "
+                f"{where}: uses the variable {quote(name)}, which nothing sets{suggest(name, known)}; "
                 "give it a default under `vars:`, set it with a set node, or fill it with `into:`",
             )
         return compiled
