@@ -59,6 +59,10 @@ class SchemaChecker:
             doc.data = self._coerce(doc, doc.data, self.schema, ())
 
     def _coerce(self, doc: Document, value: Any, schema: Any, path: tuple[str | int, ...]) -> Any:
+        if not isinstance(value, dict | list) and (
+            value is None or isinstance(value, str) or path not in doc.plain_scalars
+        ):
+            return value  # nothing YAML could have turned into a number here
         schema = deref(schema, self.defs)
         if not schema:
             return value
@@ -83,14 +87,13 @@ class SchemaChecker:
                     if branch.get("type") == "array":
                         return self._coerce(doc, value, branch, path)
             return value
-        if path in doc.plain_scalars and value is not None and not isinstance(value, str):
-            expected = expected_types(schema, self.defs)
-            if "string" in expected and not any(
-                t in expected
-                for t in ("integer", "number", "boolean", "null")
-                if isinstance(value, _PY_TYPES[t])
-            ):
-                return doc.plain_scalars[path]
+        expected = expected_types(schema, self.defs)
+        if "string" in expected and not any(
+            t in expected
+            for t in ("integer", "number", "boolean", "null")
+            if isinstance(value, _PY_TYPES[t])
+        ):
+            return doc.plain_scalars[path]
         return value
 
     # ---- checking ------------------------------------------------------------------
