@@ -72,28 +72,29 @@ class FlowLoader:
                     file,
                     1,
                     1,
-                    f'the file name "{flow_id}" cannot be a flow id: rename the file using only '
-                    "lowercase letters, digits, - and _ (e.g. acme-support.yaml)",
+                    f'the file name "{flow_id}" cannot be a flow id: use only lowercase letters, '
+                    f'digits, - and _: rename the file to "{_flow_id_for(flow_id)}{Path(file).suffix}"',
                 )
             )
         doc = read_yaml(text, file)
         if not isinstance(doc.data, dict):
+            pos = doc.position(())
             raise FlowError(
-                file,
-                [
-                    *problems,
-                    Problem(file, 1, 1, "a flow file must be a map with `start:` and `nodes:`"),
-                ],
+                file, [*problems, Problem(file, pos.line, pos.column, _not_a_map(doc.data))]
             )
         self.checker.coerce(doc)
         schema_problems, broken = self.checker.problems(doc)
-        problems += schema_problems
         nodes = self._instantiate(doc.data.get("nodes"), broken)
         if isinstance(doc.data.get("nodes"), dict) and nodes:
             semantic = SemanticChecker(doc, nodes, broken)
-            problems += semantic.run()
+            semantic_problems = semantic.run()
         else:
-            semantic = None
+            semantic, semantic_problems = None, []
+        # One problem per spot: `next: main  menu` breaks the id pattern and names no node;
+        # "which is not a node (did you mean ...)" is the one that helps.
+        taken = {(p.line, p.column) for p in semantic_problems if p.is_error}
+        problems += [p for p in schema_problems if (p.line, p.column) not in taken]
+        problems += semantic_problems
         if semantic is None or any(p.is_error for p in problems):
             raise FlowError(file, problems)
         data = doc.data
@@ -149,6 +150,24 @@ class _Broken(Node):
     target_fields = ()
     waits = True
     voice_only = False
+
+
+def _flow_id_for(name: str) -> str:
+    """The flow id closest to a file name that is not one: `Acme Main` -> `acme-main`."""
+    return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-_") or "flow"
+
+
+def _not_a_map(data: Any) -> str:
+    if data is None:
+        return "this file is empty: write a flow with `start:` and `nodes:`"
+    if isinstance(data, list):
+        return (
+            "this file holds a list, but a flow file is a map with `start:` and `nodes:` "
+            'at the top: remove the leading "-"'
+        )
+    return (
+        "this file holds only text, but a flow file is a map with `start:` and `nodes:` at the top"
+    )
 
 
 def _display(path: Path) -> str:

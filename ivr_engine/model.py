@@ -46,6 +46,8 @@ class Flow:
         return self.expressions[(node_id, path)]
 
     def warm(self) -> None:
-        """Generate the code of every template now, so no caller waits for it later."""
+        """Generate the code of every template and condition now, so no caller waits for it."""
         for text in self.texts.values():
             text.warm()
+        for expression in self.expressions.values():
+            expression.warm()

@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from .errors import FlowError, Problem
+from .wording import describe
 
 Path = tuple[str | int, ...]
 
@@ -26,10 +27,13 @@ _FALSE = {"false", "False", "FALSE"}
 _INT = re.compile(r"^-?(0|[1-9][0-9]*)$")
 _FLOAT = re.compile(r"^-?([0-9]+\.[0-9]*|\.[0-9]+|[1-9][0-9]*)([eE][-+]?[0-9]+)?$")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
+    """Where something was written, counted from 1 as editors do (a tuple: made by the ten
+    thousand for a large flow, and cheaper so than a frozen dataclass)."""
+
     line: int
     column: int
 
@@ -44,6 +48,8 @@ class Document:
     values: dict[Path, Position] = field(default_factory=dict)
     keys: dict[Path, Position] = field(default_factory=dict)
     plain_scalars: dict[Path, str] = field(default_factory=dict)
+    # unquoted values followed by a comment on the same line: where the `#` is, and what follows
+    comments: dict[Path, tuple[Position, str]] = field(default_factory=dict)
 
     def position(self, path: Path, *, key: bool = False) -> Position:
         """Where `path` was written; the nearest written ancestor when it was not (a missing field)."""
@@ -78,9 +84,15 @@ def _mark(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+_COMMENT_AFTER = re.compile(r"[ \t]+#(.*)")
+_UNQUOTED_TEMPLATE = re.compile(r":[ \t]+\{\{")
+
+
 class _Builder:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str) -> None:
         self.file = file
+        self.text = text
+        self.comments: dict[Path, tuple[Position, str]] = {}
         self.doc_values: dict[Path, Position] = {}
         self.doc_keys: dict[Path, Position] = {}
         self.plain: dict[Path, str] = {}
@@ -89,7 +101,10 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.doc_values[path] = _mark(node)
         if isinstance(node, yaml.ScalarNode):
-            if node.style is None and node.tag != "tag:yaml.org,2002:str":
+            plain = not node.style  # the C parser says "" where the Python one says None
+            if plain:
+                self._comment_after(node, path)
+            if plain and node.tag != "tag:yaml.org,2002:str":
                 value = _resolve_plain(node.value)
                 if not isinstance(value, str):
                     self.plain[path] = node.value
@@ -98,8 +113,33 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
+            if _is_unquoted_template(node):
+                source = self.text[node.start_mark.index : node.end_mark.index]
+                pos = _mark(node)
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        pos.line,
+                        pos.column,
+                        f"{describe(path)}: a text starting with {{{{ must be in quotes: "
+                        f'write "{source}"',
+                    )
+                )
+                return source
             return self._mapping(node, path)
         raise TypeError(f"unexpected YAML node {node!r}")  # pragma: no cover
+
+    def _comment_after(self, node: yaml.ScalarNode, path: Path) -> None:
+        """Remember a comment on the same line as an unquoted value: `Press # to finish`."""
+        end = node.end_mark
+        if node.start_mark.line != end.line:
+            return
+        line_end = self.text.find("\n", end.index)
+        rest = self.text[end.index : line_end if line_end >= 0 else len(self.text)]
+        found = _COMMENT_AFTER.match(rest)
+        if found:
+            column = end.column + found.start(1)  # the `#`, counted from 1
+            self.comments[path] = (Position(end.line + 1, column), found.group(1))
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -127,13 +167,12 @@ class _Builder:
             pos = _mark(key_node)
             if key in first_seen:
                 first = first_seen[key]
-                where = _describe(path)
                 self.problems.append(
                     Problem(
                         self.file,
                         pos.line,
                         pos.column,
-                        f'{where}"{key}" is written twice (first on line {first.line}); '
+                        f"{describe((*path, key))} is written twice (first on line {first.line}); "
                         "YAML would silently keep only the last one: remove or rename one of them",
                     )
                 )
@@ -144,56 +183,152 @@ class _Builder:
         return result
 
 
-def _describe(path: Path) -> str:
-    if len(path) >= 2 and path[0] == "nodes":
-        return f'node "{path[1]}": '
-    return ""
-
-
+# (words in PyYAML's complaint, point at where the construct opened?, what to tell the author)
 _YAML_HINTS = (
     (
         "found character '\\t'",
+        False,
         "a tab is used for indentation; YAML needs spaces: replace the tab with spaces",
     ),
-    ("found duplicate anchor", "the same &anchor name is defined twice: rename one"),
-    ("found undefined alias", "an *alias refers to an &anchor that is not defined above it"),
+    ("found duplicate anchor", False, "the same &anchor name is defined twice: rename one"),
+    (
+        "found undefined alias",
+        False,
+        "an *alias refers to an &anchor that is not defined above it",
+    ),
+    (
+        "while scanning a quoted scalar",
+        True,
+        "this quoted text is never closed: add the closing quote",
+    ),
+    (
+        "while parsing a flow sequence",
+        True,
+        "this [ list ] is not closed, or its items lack commas: close it with ]",
+    ),
+    (
+        "while parsing a flow mapping",
+        True,
+        "this { map } is not closed, or its items lack commas: close it with }",
+    ),
+    (
+        "but found '<scalar>'",
+        False,
+        "text follows a quoted text on this line: if the text contains its own quote, "
+        "write that quote twice ('it''s') or use the other kind of quotes",
+    ),
     (
         "mapping values are not allowed here",
+        False,
         "a ':' appears where YAML does not expect one: check the indentation of this line, or put the text in quotes",
     ),
     (
+        "sequence entries are not allowed here",
+        False,
+        'a "- " list item appears where YAML does not expect one: check the indentation of '
+        "this line, or put the text in quotes",
+    ),
+    (
         "could not find expected ':'",
+        False,
         "a line is missing its ':' or is indented wrongly: check this line and the one above",
     ),
-    ("found unexpected end of stream", "the file ends inside a quoted text or bracket: close it"),
+    (
+        "found unexpected end of stream",
+        False,
+        "the file ends inside a quoted text or bracket: close it",
+    ),
     (
         "did not find expected key",
+        False,
         "this line is indented differently from the lines around it: align it with its siblings",
     ),
-    ("did not find expected '-' indicator", "a list item is not aligned with the items above it"),
+    (
+        "did not find expected '-' indicator",
+        False,
+        "a list item is not aligned with the items above it",
+    ),
+    (
+        "expected <block end>",
+        False,
+        "this line is indented differently from the lines above it: align it with its siblings",
+    ),
+    (
+        "expected '<document start>'",
+        False,
+        "the lines above are indented more than this one: start the flow's top-level lines "
+        "at the left edge",
+    ),
+    (
+        "that cannot start any token",
+        False,
+        "text cannot start with @, ` or %: put the text in quotes",
+    ),
     (
         "found unknown escape character",
+        False,
         "a backslash in double quotes starts an unknown escape: use single quotes, or write \\\\",
     ),
 )
 
 
-def _syntax_problem(file: str, exc: yaml.YAMLError) -> Problem:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+def _is_unquoted_template(node: yaml.MappingNode) -> bool:
+    """`text: {{ name }}` without quotes: YAML reads a map whose only key is another map."""
+    return (
+        bool(node.flow_style)
+        and len(node.value) == 1
+        and isinstance(node.value[0][0], yaml.MappingNode)
+        and bool(node.value[0][0].flow_style)
+    )
+
+
+def _syntax_problem(file: str, text: str, exc: yaml.YAMLError) -> Problem:
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    for mark in (problem_mark, context_mark):
+        lines = text.splitlines()
+        if mark is not None and mark.line < len(lines):
+            found = _UNQUOTED_TEMPLATE.search(lines[mark.line])
+            if found:
+                return Problem(
+                    file,
+                    mark.line + 1,
+                    found.start() + 3,
+                    "this is not valid YAML: a text starting with {{ must be in quotes: "
+                    'put the whole text in double quotes, e.g. "{{ name }}, welcome"',
+                )
     raw = f"{getattr(exc, 'context', '') or ''} {getattr(exc, 'problem', '') or exc}".strip()
-    for needle, hint in _YAML_HINTS:
+    message, mark = raw, problem_mark or context_mark
+    for needle, at_opening, hint in _YAML_HINTS:
         if needle in raw:
-            return Problem(file, line, column, f"this is not valid YAML: {hint}")
-    return Problem(file, line, column, f"this is not valid YAML: {raw}")
+            message = hint
+            if at_opening and context_mark is not None:
+                mark = context_mark
+            break
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return Problem(file, line, column, f"this is not valid YAML: {message}")
+
+
+def _compose(text: str) -> list[yaml.Node]:
+    """The YAML node tree, by libyaml when PyYAML has it (several times faster).
+
+    A file that does not parse is parsed again by the pure-Python parser, whose complaints
+    are the ones `_YAML_HINTS` turns into advice.
+    """
+    if _FAST_LOADER is not None:
+        try:
+            return list(yaml.compose_all(text, Loader=_FAST_LOADER))
+        except yaml.YAMLError:
+            pass
+    return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
 
 
 def read_yaml(text: str, file: str) -> Document:
     """Parse one YAML document keeping positions; raise `FlowError` listing every problem."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = _compose(text)
     except yaml.YAMLError as exc:
-        raise FlowError(file, [_syntax_problem(file, exc)]) from None
+        raise FlowError(file, [_syntax_problem(file, text, exc)]) from None
     if len(nodes) > 1:
         pos = _mark(nodes[1])
         raise FlowError(
@@ -207,8 +342,10 @@ def read_yaml(text: str, file: str) -> Document:
                 )
             ],
         )
-    builder = _Builder(file)
+    builder = _Builder(file, text)
     data = builder.build(nodes[0], ()) if nodes and nodes[0] is not None else None
     if builder.problems:
         raise FlowError(file, builder.problems)
-    return Document(file, data, text, builder.doc_values, builder.doc_keys, builder.plain)
+    return Document(
+        file, data, text, builder.doc_values, builder.doc_keys, builder.plain, builder.comments
+    )

@@ -2,7 +2,8 @@
 
 `schemas/flow.schema.json` is the one source of truth for the flow format and the built-in
 node types; it is what editors read. Plugin node types add their own definitions, so the
-schema the validator uses is composed from the file and the registry.
+schema the validator uses is composed from the file and the registry. The `$ref` helpers at
+the end serve the schema stage (`validation`, `schema_errors`).
 """
 
 from __future__ import annotations
@@ -86,3 +87,58 @@ def compose(node_schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if key in shipped_type:
             defs["node"]["properties"]["type"][key] = shipped_type[key]
     return schema
+
+
+# ---- working with `$ref`s -------------------------------------------------------------
+
+INLINED_REF = "x-inlined-ref"  # an annotation: validators ignore keywords they do not know
+
+
+def ref_name(schema: Any) -> str | None:
+    """The `$defs` entry a schema refers to, written as `$ref` or inlined (see `inline_refs`)."""
+    if not isinstance(schema, dict):
+        return None
+    ref = schema.get("$ref") or schema.get(INLINED_REF) or ""
+    return ref[len("#/$defs/") :] if ref.startswith("#/$defs/") else None
+
+
+def deref(schema: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """A schema with the definition it refers to merged in, its own keys winning."""
+    while (name := ref_name(schema)) is not None and name in defs:
+        own = {k: v for k, v in schema.items() if k not in ("$ref", INLINED_REF, "allOf")}
+        schema = {**defs[name], **own}
+    return schema if isinstance(schema, dict) else {}
+
+
+def inline_refs(schema: Any, defs: dict[str, Any], seen: frozenset[str] = frozenset()) -> Any:
+    """The schema with each `$ref` into `$defs` replaced by the definition itself.
+
+    jsonschema looks a `$ref` up on every use, a third of the time spent on a large flow. The
+    definition goes in as `allOf: [definition]` (marked with the name it came from), so an
+    error inside it is reported against the definition, exactly as through the `$ref`.
+    A definition that refers to itself stays a `$ref`.
+    """
+    if isinstance(schema, list):
+        return [inline_refs(item, defs, seen) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    name = ref_name(schema) if "$ref" in schema else None
+    if name is not None and name in defs and name not in seen:
+        own = {k: inline_refs(v, defs, seen) for k, v in schema.items() if k != "$ref"}
+        target = inline_refs(defs[name], defs, seen | {name})
+        return {**own, INLINED_REF: schema["$ref"], "allOf": [target, *own.get("allOf", [])]}
+    return {k: inline_refs(v, defs, seen) if k != "$defs" else v for k, v in schema.items()}
+
+
+def expected_types(schema: dict[str, Any], defs: dict[str, Any]) -> list[str]:
+    """The JSON types a schema accepts, through `$ref`s and `anyOf` / `oneOf` branches."""
+    schema = deref(schema, defs)
+    if "type" in schema:
+        types = schema["type"]
+        return [types] if isinstance(types, str) else list(types)
+    if "const" in schema:
+        return []
+    found: list[str] = []
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+        found += [t for t in expected_types(branch, defs) if t not in found]
+    return found

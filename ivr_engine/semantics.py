@@ -9,6 +9,7 @@ reached, no loop spins without waiting for the caller, and each node's own `chec
 from __future__ import annotations
 
 import contextlib
+import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +19,7 @@ from .node import FieldPath, Node, iter_field
 from .reader import Document
 from .templates import (
     BUILTIN_NAMES,
+    CALL_FIELDS,
     CompiledExpression,
     CompiledText,
     TemplateSyntaxProblem,
@@ -25,7 +27,7 @@ from .templates import (
     compile_text,
     environment,
 )
-from .wording import describe, quote, suggest
+from .wording import SUGGEST_CUTOFF, choices, describe, quote, suggest
 
 # Templates in a node's `secret_fields` may read server environment variables under this name.
 SECRETS_NAME = "env"
@@ -33,6 +35,13 @@ SECRETS_NAME = "env"
 AFTER_CALL_TYPES_NOTE = (
     "only nodes that need no caller (set, branch, hours, message) can run after the call"
 )
+
+
+_BUILTIN_MEANING = {
+    "call": "call data (call.from, call.to...)",
+    "now": "current time",
+    "language": "current language",
+}
 
 
 def valid_timezone(name: str) -> bool:
@@ -73,7 +82,13 @@ class SemanticChecker:
             self._templates(node, known)
             for issue in node.check():
                 path = ("nodes", node.id, *issue.path)
-                self.report(path, f"{describe(path)}: {issue.message}", warning=issue.warning)
+                self.report(
+                    path,
+                    f"{describe(path)}: {issue.message}",
+                    key=not issue.path,  # about the whole node: point at its id
+                    warning=issue.warning,
+                )
+        self._reserved_names()
         self._reachability()
         self._loops()
         self._after_call_chain()
@@ -103,20 +118,49 @@ class SemanticChecker:
                 '"America/New_York" or "Europe/London"',
             )
 
+    def _reserved_names(self) -> None:
+        """A variable called `call`, `now` or `language` would be hidden by the engine's own."""
+        vars_ = self.data.get("vars")
+        written = (
+            [(("vars", name), name, True) for name in vars_ or {}]
+            if isinstance(vars_, dict)
+            else []
+        )
+        for node in self.nodes.values():
+            written += [(("nodes", node.id, *p), name, False) for p, name in self._written(node)]
+        for path, name, at_key in written:
+            if name in BUILTIN_NAMES:
+                self.report(
+                    path,
+                    f"{describe(path)}: {quote(name)} is the name of the engine's own "
+                    f"{_BUILTIN_MEANING[name]}, so templates would never see this variable: "
+                    "choose another name",
+                    key=at_key,
+                )
+
     def _known_variables(self) -> set[str]:
         known = set(BUILTIN_NAMES) | set(environment().globals)
-        declared = set(self.data.get("vars") or {})
+        declared_vars = self.data.get("vars")
+        declared = set(declared_vars) if isinstance(declared_vars, dict) else set()
         if SECRETS_NAME in declared:
             self._reserved(("vars", SECRETS_NAME))
         known |= declared - {SECRETS_NAME}
         for node in self.nodes.values():
-            with contextlib.suppress(AttributeError, KeyError, TypeError, ValueError, IndexError):
-                for path, name in node.variables_written():
-                    if name == SECRETS_NAME:
-                        self._reserved(("nodes", node.id, *path))
-                    else:
-                        known.add(name)
+            for path, name in self._written(node):
+                if name == SECRETS_NAME:
+                    self._reserved(("nodes", node.id, *path))
+                else:
+                    known.add(name)
         return known
+
+    def _written(self, node: Node) -> list[tuple[FieldPath, str]]:
+        """The variables a node fills; none known for a node whose fields failed the schema."""
+        try:
+            return node.variables_written()
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            if node.id in self.broken:
+                return []
+            raise
 
     def _reserved(self, path: tuple[Any, ...]) -> None:
         self.report(
@@ -152,74 +196,136 @@ class SemanticChecker:
             for path, value in iter_field(node.spec, pattern):
                 names = known | {SECRETS_NAME} if path in secret else known
                 if isinstance(value, Mapping):
-                    results = [
-                        self._one_template(node, (*path, lang), text, names, compile_text)
+                    where = describe(("nodes", node.id, *path))
+                    parts = [
+                        self._one_template(
+                            node,
+                            (*path, lang),
+                            text,
+                            names,
+                            compile_text,
+                            f'{where}, "{lang}" text',
+                        )
                         for lang, text in value.items()
                     ]
-                    if all(r is not None for r in results):
-                        self.texts[(node.id, path)] = compile_text(value)
+                    if all(part is not None for part in parts):
+                        self.texts[(node.id, path)] = CompiledText.joined(
+                            dict(zip(value, parts, strict=True))
+                        )
+                    for lang in value:
+                        self._comment_in_text(
+                            ("nodes", node.id, *path, lang), f'{where}, "{lang}" text'
+                        )
                 elif value is not None:
                     compiled = self._one_template(node, path, value, names, compile_text)
                     if compiled is not None:
                         self.texts[(node.id, path)] = compiled
+                    self._comment_in_text(("nodes", node.id, *path))
         for pattern in node.expression_fields:
             for path, value in iter_field(node.spec, pattern):
                 compiled = self._one_template(node, path, value, known, compile_expression)
                 if compiled is not None:
                     self.expressions[(node.id, path)] = compiled
 
+    def _comment_in_text(self, path: tuple[Any, ...], where: str | None = None) -> None:
+        """`text: Press # to finish` says only "Press": YAML reads ` # to finish` as a comment."""
+        found = self.doc.comments.get(path)
+        if found is None:
+            return
+        pos, comment = found
+        self.problems.append(
+            Problem(
+                self.doc.file,
+                pos.line,
+                pos.column,
+                f"{where or describe(path)}: YAML reads everything from this # on as a comment, so "
+                "callers "
+                f"will not hear {quote('#' + comment)}: if it belongs to the text, put the whole "
+                "text in quotes",
+                Severity.WARNING,
+            )
+        )
+
     def _one_template(
-        self, node: Node, path: FieldPath, value: Any, known: set[str], compiler: Any
+        self,
+        node: Node,
+        path: FieldPath,
+        value: Any,
+        known: set[str],
+        compiler: Any,
+        where: str | None = None,
     ) -> Any:
         full = ("nodes", node.id, *path)
+        where = where or describe(full)
         try:
             compiled = compiler(str(value))
         except TemplateSyntaxProblem as exc:
-            self.report(full, f"{describe(full)}: {exc}")
+            self.report(full, f"{where}: {exc}")
             return None
         if SECRETS_NAME in compiled.variables and SECRETS_NAME not in known:
             self.report(
                 full,
-                f"{describe(full)}: reads {{{{ env.… }}}}, a server environment variable: secrets may "
+                f"{where}: reads {{{{ env.… }}}}, a server environment variable: secrets may "
                 "only be used in an http node's headers (or a plugin's secret fields), so they are "
                 "never spoken or logged: move it there",
             )
             return None
+        fields = sorted(CALL_FIELDS.values())
+        for name in sorted(compiled.call_fields - set(fields)):
+            self.report(
+                full,
+                f"{where}: {quote('call.' + name)} is not something the engine knows about "
+                f"the call{suggest('call.' + name, ['call.' + f for f in fields])}; "
+                f"known are {choices('call.' + f for f in fields)}",
+            )
         for name in sorted(compiled.variables - known):
             self.report(
                 full,
-                f"{describe(full)}: uses the variable {quote(name)}, which nothing sets{suggest(name, known)}; "
+                f"{where}: uses the variable {quote(name)}, which nothing sets{suggest(name, known)}; "
                 "give it a default under `vars:`, set it with a set node, or fill it with `into:`",
             )
         return compiled
 
     # ---- whole graph ---------------------------------------------------------------
 
-    def _edges(self) -> dict[str, list[str]]:
+    def _edges(self, resolved: bool = True) -> dict[str, list[str]]:
+        """Each node's links; only those to existing nodes unless `resolved` is False."""
         edges: dict[str, list[str]] = {}
         for node_id, node in self.nodes.items():
             try:
-                edges[node_id] = [t.node_id for t in node.targets() if t.node_id in self.nodes]
+                targets = [t.node_id for t in node.targets()]
             except (AttributeError, KeyError, TypeError, ValueError, IndexError):
-                edges[node_id] = []  # a broken node: its schema problem is reported already
+                targets = []  # a broken node: its schema problem is reported already
+            edges[node_id] = [t for t in targets if t in self.nodes or not resolved]
         return edges
 
     def _reachability(self) -> None:
-        edges = self._edges()
+        """Warn about nodes no path reaches, judged only when every node's links are known.
+
+        A node with schema errors has unknown links, so nothing is judged then; a link with a
+        typo counts as going to the node it most likely means, so the typo's own error is not
+        followed by a warning about the node it meant.
+        """
+        if self.broken:
+            return
+        edges = {
+            node_id: [self._meant(target) for target in targets]
+            for node_id, targets in self._edges(resolved=False).items()
+        }
         roots = [
             r
             for r in (self.data.get("start"), self.data.get("on_error"), self.data.get("on_hangup"))
-            if r in self.nodes
+            if isinstance(r, str)
         ]
         seen: set[str] = set()
-        stack = list(roots)
+        stack = [self._meant(r) for r in roots]
         while stack:
             current = stack.pop()
-            if current in seen:
+            if current in seen or current not in self.nodes:
                 continue
             seen.add(current)
             stack.extend(edges[current])
-        if not roots:
+        if not seen:
             return
         for node_id in self.nodes:
             if node_id not in seen:
@@ -229,6 +335,12 @@ class SemanticChecker:
                     key=True,
                     warning=True,
                 )
+
+    def _meant(self, node_id: str) -> str:
+        if node_id in self.nodes:
+            return node_id
+        close = difflib.get_close_matches(node_id, list(self.nodes), n=1, cutoff=SUGGEST_CUTOFF)
+        return close[0] if close else node_id
 
     def _loops(self) -> None:
         """Report each cycle made only of nodes that never wait: the call would spin forever."""

@@ -16,9 +16,14 @@ def quote(value: object) -> str:
     return f'"{value}"'
 
 
+SUGGEST_CUTOFF = 0.6  # difflib similarity above which a word counts as a slip for another
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """` (did you mean "sales"?)` when a close choice exists, else empty."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(
+        str(word), [str(c) for c in choices], n=1, cutoff=SUGGEST_CUTOFF
+    )
     return f" (did you mean {quote(close[0])}?)" if close else ""
 
 
@@ -64,6 +69,10 @@ def describe_field(path: FieldPath) -> str:
         return f"{_MAP_FIELDS[head]} {quote(rest[0])}"
     if head == "template_vars" and rest:
         return f'template variable "{rest[0]}"'
+    names = [str(p) for p in path if not isinstance(p, int)]
+    items = [f"item {p + 1}" for p in path if isinstance(p, int)]
+    if path[-1:] and isinstance(path[-1], int) and len(names) == len(path) - 1:
+        return ", ".join(["field " + quote(".".join(names)), *items])
     return "field " + quote(".".join(str(p) for p in path))
 
 

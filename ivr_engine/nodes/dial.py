@@ -44,11 +44,13 @@ class DialNode(Node):
 
     def check(self) -> Iterator[FieldIssue]:
         given = [name for name in DESTINATIONS if name in self.spec]
-        if len(given) != 1:
+        if not given:
+            yield FieldIssue((), "has no destination: add one of to, sip, client or queue")
+        elif len(given) > 1:
             yield FieldIssue(
-                (given[1],) if len(given) > 1 else (),
-                "needs exactly one destination: give one of to, sip, client or queue"
-                + (f" (this node has {', '.join(given)})" if given else ""),
+                (given[1],),
+                f'is a second destination besides "{given[0]}": a dial calls only one, '
+                "so keep one of them",
             )
 
     def enter(self, ctx: StepContext) -> Outcome:

@@ -65,6 +65,18 @@ class GatherNode(Node):
         answer = event.digits or event.speech
         pattern = self.field("pattern")
         if pattern is not None and not re.fullmatch(pattern, answer):
-            return retry(self, ctx, "no_match", self.enter)
+            spoken = _spoken_number(answer) if not event.digits else None
+            if spoken is None or not re.fullmatch(pattern, spoken):
+                return retry(self, ctx, "no_match", self.enter)
+            answer = spoken
         ctx.set_var(self.spec["into"], answer)
         return Goto(self.spec["next"], via=ANSWER)
+
+
+def _spoken_number(speech: str) -> str | None:
+    """A number as speech recognition writes it ("1234 5678.") as keys would give it."""
+    text = speech.strip().rstrip(".!?")
+    return re.sub(r"[\s-]", "", text) if _SPOKEN_DIGITS.fullmatch(text) else None
+
+
+_SPOKEN_DIGITS = re.compile(r"[0-9][0-9\s-]*")

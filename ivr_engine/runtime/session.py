@@ -16,35 +16,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-# Twilio parameters that become `call.*` in templates (`call.from_city`, ...).
-CALL_FIELDS = {
-    "CallSid": "sid",
-    "AccountSid": "account_sid",
-    "From": "from",
-    "To": "to",
-    "Direction": "direction",
-    "CallerName": "caller_name",
-    "ForwardedFrom": "forwarded_from",
-    "FromCity": "from_city",
-    "FromState": "from_state",
-    "FromZip": "from_zip",
-    "FromCountry": "from_country",
-    "ToCity": "to_city",
-    "ToState": "to_state",
-    "ToZip": "to_zip",
-    "ToCountry": "to_country",
-}
+from ..templates import CALL_FIELDS
 
 
 @dataclass(frozen=True)
 class CallInfo:
-    """Call data as templates see it under `call`."""
+    """Call data as templates see it under `call`.
 
-    data: Mapping[str, str]
+    Every field is always there, empty when Twilio did not send it (a SIP call has no
+    `FromCountry`), so `call.from_country == 'MX'` is simply false instead of failing the call.
+    """
+
+    data: Mapping[str, Any]
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> CallInfo:
-        return cls({name: params[key] for key, name in CALL_FIELDS.items() if params.get(key)})
+        data: dict[str, Any] = {name: params.get(key, "") for key, name in CALL_FIELDS.items()}
+        duration = str(data["duration"])
+        data["duration"] = int(duration) if duration.isdigit() else 0
+        return cls(data)
 
 
 @dataclass(frozen=True)
