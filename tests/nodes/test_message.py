@@ -23,6 +23,7 @@ def test_a_minimal_message_texts_the_caller_and_the_call_goes_on() -> None:
             "template_vars": {},
             "fallback": "none",
             "step": 1,
+            "fallback_sender": None,
         }
     ]
 
