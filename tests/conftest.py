@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -75,3 +82,69 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def twilio(client: TestClient) -> Twilio:
     return Twilio(client)
+
+
+# ---- a real server process, for the emulator and `ivr call` ----------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    """`ivr serve` running in a subprocess on 127.0.0.1, on a copy of the shipped flows."""
+
+    base: str
+    db_path: Path
+    log: Path
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for `python -m ivr_engine` subprocesses: this checkout's code first."""
+    env = {k: v for k, v in os.environ.items() if k != "TWILIO_AUTH_TOKEN"}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("served")
+    shutil.copytree(ROOT / "flows", home / "flows")
+    port = free_port()
+    log = home / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "ivr_engine", "serve", "--port", str(port)),
+                *("--flows", str(home / "flows"), "--db", str(home / "ivr.sqlite3")),
+                *("--log-level", "warning"),
+            ],
+            cwd=home,
+            env=subprocess_env(TWILIO_AUTH_TOKEN=AUTH_TOKEN),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ivr serve did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield Served(base, home / "ivr.sqlite3", log)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

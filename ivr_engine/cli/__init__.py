@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import DefinitionError
-from . import schema_cmd, serve, validate
+from . import call, schema_cmd, serve, validate
 
-COMMANDS: list[ModuleType] = [validate, schema_cmd, serve]
+COMMANDS: list[ModuleType] = [validate, schema_cmd, serve, call]
 
 
 def build_parser() -> argparse.ArgumentParser:
