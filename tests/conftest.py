@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,11 +114,11 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("served")
-    shutil.copytree(ROOT / "flows", home / "flows")
-    port = free_port()
+@contextmanager
+def ivr_serve(home: Path, port: int, *, wait: bool = True) -> Iterator[Served]:
+    """Run `python -m ivr_engine serve` on a copy of the shipped flows in `home`."""
+    if not (home / "flows").exists():
+        shutil.copytree(ROOT / "flows", home / "flows")
     log = home / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -131,12 +132,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
+    served = Served(f"http://127.0.0.1:{port}", home / "ivr.sqlite3", log)
     try:
         deadline = time.monotonic() + 20
-        while True:
+        while wait:
             try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as answer:
+                with urllib.request.urlopen(served.url("/healthz"), timeout=1) as answer:
                     if answer.status == 200:
                         break
             except OSError:
@@ -144,7 +145,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"ivr serve did not start:\n{log.read_text()}")
             time.sleep(0.05)
-        yield Served(base, home / "ivr.sqlite3", log)
+        yield served
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with ivr_serve(tmp_path_factory.mktemp("served"), free_port()) as server:
+        yield server

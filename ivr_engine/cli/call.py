@@ -32,6 +32,7 @@ from ..emulator import (
 )
 from ..emulator.call import DEFAULT_FROM, DEFAULT_TO, MAX_REQUESTS, STATUS_CALLBACK
 from ..emulator.caller import KEYS, parse_dial_outcomes, parse_keys
+from ..emulator.http import wait_until_listening
 
 BASE_PARAMS = frozenset(
     {"CallSid", "AccountSid", "From", "To", "CallStatus", "Direction", "ApiVersion"}
@@ -117,6 +118,13 @@ def add_parser(sub: Any) -> None:
         help="stop a call that is still going after this many requests",
     )
     parser.add_argument(
+        "--wait",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="wait this long for a server that is still starting (default 5)",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="show every request and its answer time"
     )
     parser.set_defaults(run=run, script=None, dial=None)
@@ -183,6 +191,11 @@ async def _call(args: argparse.Namespace, token: str | None) -> int:
         caller: Any = ScriptedCaller(args.script, args.dial or [])
     else:
         caller = TerminalCaller(args.dial or [])
+    await wait_until_listening(
+        args.url,
+        args.wait,
+        lambda: print(f"waiting for a server at {args.url} ...", file=sys.stderr),
+    )
     print(f"[calling {args.url} from {args.from_number}]")
     async with new_session() as session:
         call = EmulatedCall(

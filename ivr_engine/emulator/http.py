@@ -11,7 +11,9 @@ shares a 2-core machine with the servers it measures.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -108,3 +110,31 @@ def new_session(connections: int = 100) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
     )
+
+
+async def wait_until_listening(
+    url: str, seconds: float, waiting: Callable[[], None] | None = None
+) -> bool:
+    """Give a server that is still starting (`ivr serve &` just before) time to listen.
+
+    Returns whether it accepts connections; `waiting` is called once if it had to wait.
+    """
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    told = False
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(parts.hostname, port)
+        except OSError:
+            if loop.time() >= deadline:
+                return False
+            if waiting is not None and not told:
+                waiting()
+                told = True
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return True

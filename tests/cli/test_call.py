@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+from subprocess import PIPE
 
-from tests.conftest import AUTH_TOKEN, ROOT, Served, free_port, subprocess_env
+from tests.conftest import AUTH_TOKEN, ROOT, Served, free_port, ivr_serve, subprocess_env
 
 MENU = "Press 1 for sales, 2 for support, or 0 to leave a message."
 
@@ -110,14 +112,30 @@ def test_without_a_token_it_warns_that_requests_are_unsigned(served: Served) -> 
     ]
 
 
-def test_no_server_listening_is_reported_in_one_line() -> None:
+def test_no_server_listening_is_reported_in_one_line_after_waiting_for_it() -> None:
     port = free_port()
-    done = ivr_call(f"http://127.0.0.1:{port}/voice/acme", "--press", "1")
+    url = f"http://127.0.0.1:{port}/voice/acme"
+    done = ivr_call(url, "--press", "1", "--wait", "0.3")
     assert done.returncode == 1
-    assert done.stderr == (
+    assert done.stderr.splitlines() == [
+        f"waiting for a server at {url} ...",
         f"error: cannot connect to http://127.0.0.1:{port}: connection refused "
-        "(is `ivr serve` running there?)\n"
-    )
+        "(is `ivr serve` running there?)",
+    ]
+
+
+def test_a_call_placed_just_after_starting_the_server_waits_for_it(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/voice/acme"
+    env = subprocess_env(TWILIO_AUTH_TOKEN=AUTH_TOKEN)
+    command = [sys.executable, "-m", "ivr_engine", "call", url, "--press", "2", "--wait", "30"]
+    with subprocess.Popen(command, env=env, stdout=PIPE, stderr=PIPE, text=True) as calling:
+        assert calling.stderr is not None
+        assert calling.stderr.readline() == f"waiting for a server at {url} ...\n"
+        with ivr_serve(tmp_path, port, wait=False):
+            out, err = calling.communicate(timeout=60)
+    assert calling.returncode == 0, err
+    assert out.splitlines()[-1] == "[call ended: hang up, 70 s, 4 requests]"
 
 
 def test_verbose_shows_each_request_with_its_parameters(served: Served) -> None:
