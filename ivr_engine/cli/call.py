@@ -131,7 +131,7 @@ def add_parser(sub: Any) -> None:
 
 
 class TerminalCaller:
-    """A person at the terminal (or a pipe): answers are read line by line; end of input hangs up."""
+    """A person at the terminal (or a pipe), read line by line; end of input or Ctrl-C hangs up."""
 
     interactive = True
 
@@ -141,10 +141,10 @@ class TerminalCaller:
 
     async def _ask(self, prompt: str) -> str:
         # A plain blocking input(): the call does nothing else while the caller thinks, and
-        # Ctrl-C then stops the command at once (a reader thread would hold it until Enter).
+        # Ctrl-C interrupts it at once (a reader thread would hold the exit until Enter).
         try:
             line = input(prompt)
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):  # end of input or Ctrl-C: the caller hangs up
             print()
             raise CallerHungUp from None
         if self.echo:
@@ -233,9 +233,14 @@ def run(args: argparse.Namespace) -> int:
             "started with --insecure accepts them",
             file=sys.stderr,
         )
+    # Not asyncio.run(): its Ctrl-C handler only cancels the task and would leave input()
+    # waiting for Enter; with Python's own handler Ctrl-C at a prompt hangs the call up.
+    loop = asyncio.new_event_loop()
     try:
-        return asyncio.run(_call(args, token))
+        return loop.run_until_complete(_call(args, token))
     except EmulatorError as exc:
         sys.stdout.flush()
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        loop.close()
