@@ -52,6 +52,14 @@ def sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
+def number(verb: ET.Element, attribute: str, default: int) -> int:
+    """An integer attribute, or Twilio's default when it is missing or not a number."""
+    try:
+        return int(verb.get(attribute) or default)
+    except ValueError:
+        return default
+
+
 def spoken_seconds(text: str) -> float:
     return len(text.split()) / WORDS_PER_SECOND
 
@@ -127,7 +135,7 @@ class TwimlPlayer:
     # ---- what the caller hears ------------------------------------------------------
 
     def _prompt(self, verb: ET.Element) -> None:
-        loop = int(verb.get("loop", "1") or 1)
+        loop = number(verb, "loop", 1)
         times = f" (x{loop})" if loop > 1 else ""
         if verb.tag == "Say":
             text = " ".join((verb.text or "").split())
@@ -140,7 +148,7 @@ class TwimlPlayer:
                 self.hear(f"[playing {(verb.text or '').strip()}]{times}")
             self.seconds += 5 * max(loop, 1)
         else:
-            length = int(verb.get("length", "1") or 1)
+            length = number(verb, "length", 1)
             self.hear(f"[pause {length} s]")
             self.seconds += length
 
@@ -152,9 +160,9 @@ class TwimlPlayer:
                 self._prompt(prompt)
         spec = GatherSpec(
             input=verb.get("input", "dtmf"),
-            num_digits=int(verb.get("numDigits")) if verb.get("numDigits") else None,
+            num_digits=number(verb, "numDigits", 0) or None,
             finish_on_key=verb.get("finishOnKey", "#"),
-            timeout=int(verb.get("timeout", "5") or 5),
+            timeout=number(verb, "timeout", 5),
         )
         answer = await self.caller.answer(spec)
         params = self._gathered(spec, answer)
@@ -196,7 +204,7 @@ class TwimlPlayer:
         message = await self.caller.message()
         if message is None:
             self._say_back("[recording] silence: nothing recorded")
-            self.seconds += int(verb.get("timeout", "5") or 5)
+            self.seconds += number(verb, "timeout", 5)
             return False  # Twilio goes on with the next verb
         duration = max(1, math.ceil(spoken_seconds(message)))
         self._say_back(f'[recording] {duration} s: "{message}"')
@@ -255,7 +263,7 @@ class TwimlPlayer:
         )
         if not targets and (verb.text or "").strip():
             targets = ((verb.text or "").strip(),)
-        spec = DialSpec(targets, timeout=int(verb.get("timeout", "30") or 30))
+        spec = DialSpec(targets, timeout=number(verb, "timeout", 30))
         outcome = await self.caller.dial_outcome(spec)
         self._say_back(f"[dialling {', '.join(targets)}] {outcome}")
         params = {"DialCallStatus": outcome, "DialCallSid": sid("CA")}

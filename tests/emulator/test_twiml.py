@@ -239,3 +239,8 @@ def test_a_document_that_is_not_a_response_is_reported() -> None:
         r"Twilio would hang up with an application error \(error 12100\)$",
     ):
         parse("<html><body>hi</body></html>", "incoming call")
+
+
+def test_attributes_that_are_not_numbers_fall_back_to_twilios_defaults() -> None:
+    _, heard = play('<Say loop="twice">Hi.</Say><Pause length=""/>')
+    assert heard[:2] == ["Hi.", "[pause 1 s]"]
