@@ -120,8 +120,12 @@ def free_port() -> int:
 def run_server(
     name: str, command: Sequence[str], port: int, env: dict[str, str], log: Path
 ) -> Iterator[Server]:
+    # Run from the log's folder, not ours: `python -m` puts the working directory first on
+    # sys.path, which would shadow the --code checkout given in PYTHONPATH.
     with log.open("w") as out:
-        process = subprocess.Popen(list(command), env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            list(command), cwd=log.parent, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
