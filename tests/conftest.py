@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +101,75 @@ def session_data(settings: Settings, call_sid: str) -> dict[str, Any]:
         row = db.execute("SELECT data FROM sessions WHERE call_sid = ?", (call_sid,)).fetchone()
     assert row is not None, f"no session for {call_sid}"
     return json.loads(row[0])  # type: ignore[no-any-return]
+
+
+# ---- a real server process, for the emulator and `ivr call` ----------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    """`ivr serve` running in a subprocess on 127.0.0.1, on a copy of the shipped flows."""
+
+    base: str
+    db_path: Path
+    log: Path
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for `python -m ivr_engine` subprocesses: this checkout's code first."""
+    env = {k: v for k, v in os.environ.items() if k != "TWILIO_AUTH_TOKEN"}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def ivr_serve(home: Path, port: int, *, wait: bool = True) -> Iterator[Served]:
+    """Run `python -m ivr_engine serve` on a copy of the shipped flows in `home`."""
+    if not (home / "flows").exists():
+        shutil.copytree(ROOT / "flows", home / "flows")
+    log = home / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "ivr_engine", "serve", "--port", str(port)),
+                *("--flows", str(home / "flows"), "--db", str(home / "ivr.sqlite3")),
+                *("--log-level", "warning"),
+            ],
+            cwd=home,
+            env=subprocess_env(TWILIO_AUTH_TOKEN=AUTH_TOKEN),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    served = Served(f"http://127.0.0.1:{port}", home / "ivr.sqlite3", log)
+    try:
+        deadline = time.monotonic() + 20
+        while wait:
+            try:
+                with urllib.request.urlopen(served.url("/healthz"), timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ivr serve did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield served
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with ivr_serve(tmp_path_factory.mktemp("served"), free_port()) as server:
+        yield server

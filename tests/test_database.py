@@ -85,3 +85,35 @@ def test_one_callers_failing_write_does_not_undo_the_others_in_its_batch(tmp_pat
     assert results[:3] == [None, None, None]
     assert "no such table: nowhere" in str(results[3])
     assert rows == ["CA0", "CA1", "CA2"]  # the failing caller's first write was rolled back too
+
+
+def test_numbered_parameters_are_bound_as_sqlite_numbers_them() -> None:
+    assert bind("UPDATE t SET a = ?2, b = ?1, c = ? WHERE d = ?1", ("x", 3, None)) == (
+        "UPDATE t SET a = 3, b = 'x', c = NULL WHERE d = 'x'"
+    )
+
+
+def test_numbered_parameters_write_the_right_values(tmp_path: Path) -> None:
+    async def body(db: Database) -> list[tuple[str, str, str]]:
+        await db.write(
+            Write(
+                "INSERT INTO call_events (data, kind, call_sid) VALUES (?3, ?2, ?1)",
+                ("CA1", "k", "d"),
+            )
+        )
+        return [tuple(r) for r in await db.fetchall("SELECT call_sid, kind, data FROM call_events")]
+
+    assert asyncio.run(with_db(tmp_path, body)) == [("CA1", "k", "d")]
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [("SELECT ?", ()), ("SELECT ?, ?", (1,)), ("SELECT ?1", (1, 2)), ("SELECT :name", (1,))],
+)
+def test_parameters_that_do_not_fit_take_the_parameterised_path(
+    sql: str, params: tuple[object, ...]
+) -> None:
+    from ivr_engine.store.database import _NotLiteral
+
+    with pytest.raises(_NotLiteral):
+        bind(sql, params)

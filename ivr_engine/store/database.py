@@ -10,6 +10,7 @@ exactly one. Each caller still awaits its own commit before it answers.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import sqlite3
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+log = logging.getLogger("ivr_engine.store")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -145,39 +148,52 @@ def sql_literal(value: Any) -> str:
 
 
 def bind(sql: str, params: Sequence[Any]) -> str:
-    """`sql` with each `?` outside quotes replaced by the literal of the next parameter."""
+    """`sql` with its parameters written in as literals, numbered as SQLite numbers them.
+
+    `?NNN` is parameter NNN; a plain `?` is one more than the largest number used before it.
+    Text inside quotes and comments is left alone. Named parameters are not supported (the
+    batch then takes the parameterised path).
+    """
     parts: list[str] = []
-    values = iter(params)
     quote: str | None = None
     start = 0
-    for index, char in enumerate(sql):
+    largest = 0
+    index = 0
+    length = len(sql)
+    while index < length:
+        char = sql[index]
         if quote is not None:
             if char == quote or (quote == "--" and char == "\n"):
                 quote = None
-        elif char == "-" and sql.startswith("--", index):
+            index += 1
+            continue
+        if char == "-" and sql.startswith("--", index):
             quote = "--"  # a comment runs to the end of the line
         elif char in "'\"":
             quote = char
         elif char == "?":
+            end = index + 1
+            while end < length and sql[end].isdigit():
+                end += 1
+            number = int(sql[index + 1 : end]) if end > index + 1 else largest + 1
+            if not 1 <= number <= len(params):
+                raise _NotLiteral(f"parameter ?{number} of {len(params)}")
+            largest = max(largest, number)
             parts.append(sql[start:index])
-            try:
-                parts.append(sql_literal(next(values)))
-            except StopIteration:
-                raise _NotLiteral("too few parameters") from None
-            start = index + 1
+            parts.append(sql_literal(params[number - 1]))
+            start = index = end
+            continue
         elif (
             char in ":@$"
-            and index + 1 < len(sql)
+            and index + 1 < length
             and (sql[index + 1].isalpha() or sql[index + 1] == "_")
         ):
             raise _NotLiteral("named parameters")
-    if next(values, _END) is not _END:
-        raise _NotLiteral("too many parameters")
+        index += 1
+    if largest != len(params):
+        raise _NotLiteral(f"{len(params)} parameters given, {largest} used")
     parts.append(sql[start:])
     return "".join(parts)
-
-
-_END = object()
 
 
 def batch_script(batch: Sequence[_Pending]) -> str | None:
@@ -290,9 +306,10 @@ class Database:
         if script is not None:
             try:
                 await self.connection.executescript(script)
-            except Exception:
+            except Exception as exc:
                 if self.connection.in_transaction:
                     await self.connection.rollback()
+                log.warning("a write batch failed (%s); retrying it caller by caller", exc)
             else:
                 for pending in batch:
                     if not pending.done.done():
