@@ -15,6 +15,7 @@ import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -148,13 +149,27 @@ def sql_literal(value: Any) -> str:
 
 
 def bind(sql: str, params: Sequence[Any]) -> str:
-    """`sql` with its parameters written in as literals, numbered as SQLite numbers them.
+    """`sql` with its parameters written in as literals, numbered as SQLite numbers them."""
+    chunks, numbers = _placeholders(sql)
+    if len(set(numbers)) != len(params) or (numbers and max(numbers) != len(params)):
+        raise _NotLiteral(f"{len(params)} parameters given for {sql!r}")
+    parts = [chunks[0]]
+    for number, chunk in zip(numbers, chunks[1:], strict=True):
+        parts.append(sql_literal(params[number - 1]))
+        parts.append(chunk)
+    return "".join(parts)
+
+
+@lru_cache(maxsize=256)
+def _placeholders(sql: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Split a statement at its parameters, once per statement text.
 
     `?NNN` is parameter NNN; a plain `?` is one more than the largest number used before it.
     Text inside quotes and comments is left alone. Named parameters are not supported (the
     batch then takes the parameterised path).
     """
-    parts: list[str] = []
+    chunks: list[str] = []
+    numbers: list[int] = []
     quote: str | None = None
     start = 0
     largest = 0
@@ -176,11 +191,9 @@ def bind(sql: str, params: Sequence[Any]) -> str:
             while end < length and sql[end].isdigit():
                 end += 1
             number = int(sql[index + 1 : end]) if end > index + 1 else largest + 1
-            if not 1 <= number <= len(params):
-                raise _NotLiteral(f"parameter ?{number} of {len(params)}")
             largest = max(largest, number)
-            parts.append(sql[start:index])
-            parts.append(sql_literal(params[number - 1]))
+            chunks.append(sql[start:index])
+            numbers.append(number)
             start = index = end
             continue
         elif (
@@ -190,10 +203,8 @@ def bind(sql: str, params: Sequence[Any]) -> str:
         ):
             raise _NotLiteral("named parameters")
         index += 1
-    if largest != len(params):
-        raise _NotLiteral(f"{len(params)} parameters given, {largest} used")
-    parts.append(sql[start:])
-    return "".join(parts)
+    chunks.append(sql[start:])
+    return tuple(chunks), tuple(numbers)
 
 
 def batch_script(batch: Sequence[_Pending]) -> str | None:

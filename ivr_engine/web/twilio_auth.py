@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Iterable
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,17 +39,28 @@ class FormParams(dict[str, list[str]]):
         return {name: values[0] for name, values in self.items()}
 
 
-def twilio_params(request: Request) -> dict[str, str]:
+def twilio_params(request: Request | Scope) -> dict[str, str]:
     """The checked parameters of a Twilio request (first value of each), as the middleware left them."""
-    params: FormParams = request.scope.get("state", {}).get(PARAMS_KEY) or FormParams()
+    scope = request.scope if isinstance(request, Request) else request
+    params: FormParams = scope.get("state", {}).get(PARAMS_KEY) or FormParams()
     return params.first()
 
 
 def parse_form(body: bytes) -> FormParams:
+    """Parse a form body as `parse_qsl(keep_blank_values=True)` does, faster.
+
+    Only fields that need it are unquoted: most of Twilio's values (SIDs, statuses, digits)
+    have nothing to decode, and decoding every field was a noticeable share of a request.
+    """
     params = FormParams()
-    for name, value in parse_qsl(
-        body.decode("utf-8"), keep_blank_values=True, strict_parsing=False
-    ):
+    for pair in body.decode("utf-8").split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
         params.setdefault(name, []).append(value)
     return params
 
@@ -63,6 +74,22 @@ async def _plain(send: Send, status: int, text: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": text.encode()})
+
+
+class _Headers:
+    """The few request headers the check needs, found in one pass."""
+
+    __slots__ = ("host", "signature", "signature_settings")
+
+    def __init__(self, scope: Scope) -> None:
+        self.host = self.signature = self.signature_settings = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"x-twilio-signature":
+                self.signature = value.decode("latin-1")
+            elif name == b"host":
+                self.host = value.decode("latin-1")
+            elif name == b"x-twilio-webhooks-signature-settings":
+                self.signature_settings = value.decode("latin-1")
 
 
 class TwilioSignatureMiddleware:
@@ -87,7 +114,7 @@ class TwilioSignatureMiddleware:
         except UnicodeDecodeError:
             await _plain(send, 400, "request body is not form-encoded UTF-8")
             return
-        if not self._signed(scope, params, body):
+        if not self._signed(scope, _Headers(scope), params):
             log.warning(
                 "rejected %s %s: bad or missing X-Twilio-Signature", scope["method"], scope["path"]
             )
@@ -131,31 +158,28 @@ class TwilioSignatureMiddleware:
                 break
         return b"".join(chunks)
 
-    def public_url(self, scope: Scope) -> str:
+    def public_url(self, scope: Scope, host: str | None = None) -> str:
         """The URL Twilio called: the configured public base + path + query, else the request's own."""
         path = scope.get("root_path", "") + scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         suffix = path + (f"?{query}" if query else "")
         if self.settings.public_url:
             return self.settings.public_url + suffix
-        headers = dict(scope.get("headers", ()))
-        host = headers.get(b"host", b"").decode("latin-1")
+        if host is None:
+            host = _Headers(scope).host
         if not host:
             server = scope.get("server") or ("localhost", None)
             host = f"{server[0]}:{server[1]}" if server[1] else server[0]
         return f"{scope.get('scheme', 'http')}://{host}{suffix}"
 
-    def _signed(self, scope: Scope, params: FormParams, body: bytes) -> bool:
+    def _signed(self, scope: Scope, headers: _Headers, params: FormParams) -> bool:
         if self.validator is None:
             return self.settings.insecure
-        headers = dict(scope.get("headers", ()))
-        signature = headers.get(b"x-twilio-signature", b"").decode("latin-1")
-        if not signature:
+        if not headers.signature:
             return False
-        algorithm = get_signature_algorithm(
-            headers.get(b"x-twilio-webhooks-signature-settings", b"").decode("latin-1")
-        )
-        url = self.public_url(scope)
+        signature = headers.signature
+        algorithm = get_signature_algorithm(headers.signature_settings)
+        url = self.public_url(scope, headers.host)
         try:
             expected = self.validator.compute_signature(url, params, algorithm)
         except ValueError:  # an algorithm this SDK does not know

@@ -1,0 +1,27 @@
+"""The form parser reads bodies exactly as the standard library's parse_qsl does."""
+
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+
+from ivr_engine.web.twilio_auth import parse_form
+
+BODIES = [
+    urlencode(
+        {"CallSid": "CA" + "1" * 32, "From": "+15551234567", "SpeechResult": "one two & three = 4%"}
+    ),
+    "a=1&a=2&b=",
+    "flag&x=%2B1+2&&y=caf%C3%A9",
+    "name%20with%20space=value+with+plus",
+    "",
+    "=nothing-named",
+    "x=%zz&y=%",
+]
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_a_body_parses_as_parse_qsl_keeping_blank_values(body: str) -> None:
+    expected: dict[str, list[str]] = {}
+    for name, value in parse_qsl(body, keep_blank_values=True):
+        expected.setdefault(name, []).append(value)
+    assert dict(parse_form(body.encode())) == expected
