@@ -56,7 +56,8 @@ class SubflowNode(Node):
         for name, value in self.field("return", {}).items():
             if not isinstance(value, str):
                 continue
-            for unknown in sorted(check_template(value) - known - BUILTIN_NAMES):
+            read, _ = check_template(value)
+            for unknown in sorted(read - known - BUILTIN_NAMES):
                 yield FieldIssue(
                     ("return", name),
                     f"uses the variable {quote(unknown)}, which the flow {quote(flow.id)} never sets"

@@ -274,7 +274,7 @@ def test_return_templates_with_bad_syntax_are_caught_in_the_caller(tmp_path: Pat
     main = MAIN.replace('verified: "{{ ok }}"', 'verified: "{{ ok "')
     assert validate(tmp_path / "flows", {"main": main, "verify-pin": VERIFY_PIN}, "main") == [
         '15:17: node "verify", returned value "verified": this template does not work: '
-        "unexpected end of template, expected 'end of print statement'."
+        "a {{ is never closed: end it with }}"
     ]
 
 
