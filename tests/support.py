@@ -12,11 +12,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ivr_engine.links import FolderFlows
 from ivr_engine.loader import FlowLoader
 from ivr_engine.model import Flow
 from ivr_engine.project import project_registry
 from ivr_engine.registry import Registry
-from ivr_engine.runtime import Event, EventKind, Session, StepResult, start_call, step
+from ivr_engine.runtime import Event, EventKind, Services, Session, StepResult, start_call, step
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = ROOT / "tests" / "flows" / "valid"
@@ -60,6 +61,11 @@ def load_text(text: str, flow_id: str = "test") -> Flow:
     return result.flow
 
 
+def valid_folder() -> Services:
+    """Services whose subflows are the sample flows of tests/flows/valid, as a server has them."""
+    return Services(flows=FolderFlows(loader(), VALID))
+
+
 def twiml(body: str) -> str:
     """A whole TwiML document around `body`, as twilio-python renders it."""
     return f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>'
@@ -72,21 +78,37 @@ def action(flow: Flow, step_number: int, kind: str) -> str:
 class Call:
     """One phone call walked through the runtime, an event at a time."""
 
-    def __init__(self, flow: Flow, *, now: datetime = NOW, **params: str) -> None:
+    def __init__(
+        self, flow: Flow, *, now: datetime = NOW, services: Services | None = None, **params: str
+    ) -> None:
         self.flow = flow
         self.now = now
+        self.services = services
         self.params = {**CALLER, **params}
         self.session: Session | None = None
 
     def start(self) -> StepResult:
-        result = asyncio.run(start_call(self.flow, self.params, now=self.now, url_prefix=PREFIX))
+        result = asyncio.run(
+            start_call(
+                self.flow, self.params, now=self.now, url_prefix=PREFIX, services=self.services
+            )
+        )
         self.session = result.session
         return result
 
     def send(self, kind: EventKind, **params: Any) -> StepResult:
         assert self.session is not None, "start the call first"
         event = Event(kind, {k: str(v) for k, v in params.items()})
-        result = asyncio.run(step(self.flow, self.session, event, now=self.now, url_prefix=PREFIX))
+        result = asyncio.run(
+            step(
+                self.flow,
+                self.session,
+                event,
+                now=self.now,
+                url_prefix=PREFIX,
+                services=self.services,
+            )
+        )
         self.session = result.session
         return result
 

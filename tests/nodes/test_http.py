@@ -1,7 +1,12 @@
-"""The http node against a real local HTTP server, through the real app over HTTP."""
+"""The http node against a real local HTTP server (tests/fakeapi.py).
+
+Flows run through the real app over HTTP; the sample flows run through the pure runtime with
+the shared HTTP client, their API address pointed at the local server.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Iterator
@@ -12,11 +17,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from ivr_engine.errors import FlowError
+from ivr_engine.http_client import shared_http_client
 from ivr_engine.loader import FlowLoader
+from ivr_engine.model import Flow
+from ivr_engine.nodes import HttpNode
 from ivr_engine.project import project_registry
+from ivr_engine.runtime import Services, StepResult, start_call
 from ivr_engine.web import Settings, create_app
 from tests.conftest import Twilio, session_data
 from tests.fakeapi import FakeApi
+from tests.support import CALLER, NOW, PREFIX, VALID, load_text, load_valid, twiml
 from tests.web.calls import Call
 
 SECRET = "s3cr3t-crm-token-Zq81"
@@ -332,3 +342,93 @@ def test_an_address_without_scheme_and_two_bodies_are_reported_in_words(tmp_path
         '8:11: node "lookup", field "form": a request has one body: keep either json or form, '
         "not both",
     ]
+
+
+# ---- sample flows, through the pure runtime against the local API ---------------------
+
+SAMPLE_API = "https://crm.example.com"
+
+
+def sample_calling(name: str, api: str) -> Flow:
+    """A sample flow as written, with its API's address pointed at `api` (a local server)."""
+    text = (VALID / f"{name}.yaml").read_text(encoding="utf-8")
+    assert SAMPLE_API in text
+    return load_text(text.replace(SAMPLE_API, api), name)
+
+
+def start(flow: Flow) -> StepResult:
+    """Start a call with a real shared HTTP client, as the server lends it to nodes."""
+
+    async def run() -> StepResult:
+        async with shared_http_client() as http:
+            services = Services(http=http, env={"CRM_TOKEN": SECRET})
+            return await start_call(flow, CALLER, now=NOW, url_prefix=PREFIX, services=services)
+
+    return asyncio.run(run())
+
+
+def test_a_minimal_http_node_gets_its_url_then_hangs_up(fake_api: FakeApi) -> None:
+    node = load_valid("http_minimal").nodes["notify"]
+    assert isinstance(node, HttpNode)
+    assert (node.field("method", "GET"), node.targets()) == ("GET", [])
+    result = start(sample_calling("http_minimal", fake_api.url))
+    [request] = fake_api.seen
+    assert (request.method, request.path, request.query, request.body) == (
+        "GET",
+        "/api/calls",
+        {},
+        b"",
+    )
+    assert result.twiml == twiml("<Hangup />")
+    assert (result.session.path, result.session.vars) == (["notify"], {})
+
+
+def test_a_full_http_node_compiles_its_templates_and_both_ways_out() -> None:
+    flow = load_valid("http_full")
+    url = flow.text("lookup", ("url",))
+    header = flow.text("lookup", ("headers", "Authorization"))
+    assert url is not None and url.variables == {"order_number"}
+    assert header is not None and header.variables == {"env"}
+    assert [(t.label, t.node_id) for t in flow.nodes["lookup"].targets()] == [
+        ("next", "tell"),
+        ("error", "lookup_failed"),
+    ]
+    assert flow.nodes["lookup"].variables_written() == [(("into",), "order")]
+
+
+def test_a_full_http_node_sends_every_part_of_its_request_and_reads_the_answer(
+    fake_api: FakeApi,
+) -> None:
+    result = start(sample_calling("http_full", fake_api.url))
+    lookup, log_call = fake_api.seen
+    assert (lookup.method, lookup.path, lookup.query) == (
+        "POST",
+        "/api/orders/A-17",
+        {"source": ["ivr"]},
+    )
+    assert lookup.headers["Authorization"] == f"Bearer {SECRET}"
+    assert lookup.headers["X-Caller"] == CALLER["From"]
+    assert lookup.headers["Content-Type"] == "application/json"
+    assert lookup.body == b'{"caller":"+15551230000","priority":2,"urgent":true,"note":null}'
+    assert (log_call.method, log_call.path) == ("PUT", "/api/calls")
+    assert log_call.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert log_call.body == b"caller=%2B15551230000&order=A-17"
+    assert result.twiml == twiml(
+        '<Say language="en-US">Order A-17 is shipped.</Say>'
+        '<Say language="en-US">Goodbye.</Say><Hangup />'
+    )
+    assert result.session.vars["order"] == {
+        "ok": True,
+        "status": 200,
+        "body": {"order": {"id": "A-17", "status": "shipped", "total": 42.5}},
+        "error": None,
+    }
+
+
+def test_a_full_http_node_that_cannot_connect_takes_its_on_error_path() -> None:
+    result = start(sample_calling("http_full", f"http://127.0.0.1:{closed_port()}"))
+    assert result.twiml == twiml(
+        '<Say language="en-US">Sorry, we could not look your order up: could not connect.</Say>'
+        "<Hangup />"
+    )
+    assert result.session.path == ["lookup", "lookup_failed"]

@@ -45,6 +45,7 @@ def test_a_full_message_renders_every_field_for_whatsapp() -> None:
     assert message.template == "HX0123456789abcdef0123456789abcdef"
     assert message.template_vars == {"1": "3 PM"}
     assert message.fallback == "sms"
+    assert message.fallback_sender == "+15550199"  # the flow's sms_from, for the SMS fallback
 
 
 def test_a_message_without_next_may_end_the_after_call_chain() -> None:

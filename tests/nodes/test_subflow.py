@@ -1,4 +1,4 @@
-"""`subflow` and `return`: running another flow, through the real app over HTTP, and its checks."""
+"""`subflow`: run another flow (back at its `return`), over HTTP and in the runtime; checks."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from starlette.testclient import TestClient
 
 from ivr_engine.errors import FlowError
 from ivr_engine.loader import FlowLoader
+from ivr_engine.nodes import SubflowNode
 from ivr_engine.project import project_registry
 from ivr_engine.web import Settings, create_app
+from tests import support
 from tests.conftest import Twilio, session_data
+from tests.support import load_valid, twiml, valid_folder
 from tests.web.calls import Call
 
 MAIN = """\
@@ -176,6 +179,69 @@ def test_a_flow_running_a_missing_subflow_is_not_served(
     assert 'node "verify", field "flow": there is no flow "verify-pin" beside this file' in (
         caplog.text
     )
+
+
+# ---- sample flows, through the pure runtime (subflows found beside them) ---------------
+
+
+def test_a_minimal_subflow_runs_the_flow_it_names_then_hangs_up() -> None:
+    flow = load_valid("subflow_minimal")
+    node = flow.nodes["hold"]
+    assert isinstance(node, SubflowNode)
+    assert node.flows_called() == [(("flow",), "return_minimal")]
+    assert (node.targets(), node.variables_written()) == ([], [])
+    result = support.Call(flow, services=valid_folder()).start()
+    assert result.twiml == twiml('<Say language="en-US">Thanks for waiting.</Say><Hangup />')
+    assert result.session.path == ["hold", "return_minimal:thanks", "return_minimal:back"]
+
+
+def test_a_full_subflow_compiles_what_it_passes_in_and_what_it_takes_back() -> None:
+    flow = load_valid("subflow_full")
+    node = flow.nodes["verify"]
+    passed = flow.text("verify", ("vars", "account"))
+    assert passed is not None and passed.variables == {"account_number"}
+    assert node.variables_written() == [
+        (("return", "verified"), "verified"),
+        (("return", "checked"), "checked"),
+        (("into",), "pin_check"),
+    ]
+    assert [(t.label, t.node_id) for t in node.targets()] == [("returned", "result")]
+
+
+def test_a_full_subflow_waits_for_the_caller_inside_the_subflow_with_a_pinned_frame() -> None:
+    flow = load_valid("subflow_full")
+    result = support.Call(flow, services=valid_folder()).start()
+    asked = "https://ivr.example.com/voice/return_full/step/1"
+    assert result.twiml == twiml(
+        f'<Gather action="{asked}/input" input="dtmf" language="en-US" method="POST" '
+        'numDigits="4" timeout="5"><Say language="en-US">Enter the PIN for account 1 2 3 4.</Say>'
+        f'</Gather><Redirect method="POST">{asked}/no-input</Redirect>'
+    )
+    assert result.session.vars == {"account": "1234", "pin": "", "ok": "no"}
+    assert result.session.stack == [
+        {
+            "flow": "return_full",
+            "version": load_valid("return_full").version,
+            "caller": "verify",
+            "vars": {"account_number": "1234"},
+        }
+    ]
+
+
+def test_a_full_subflow_takes_values_back_one_by_one_and_all_together() -> None:
+    call = support.Call(load_valid("subflow_full"), services=valid_folder())
+    call.start()
+    result = call.press("4321")
+    assert result.twiml == twiml(
+        '<Say language="en-US">Account 1234: verified yes, PIN entered 4321.</Say><Hangup />'
+    )
+    assert result.session.stack == []
+    assert result.session.vars == {
+        "account_number": "1234",
+        "verified": "yes",
+        "checked": True,
+        "pin_check": {"account": "1234", "pin": "4321", "ok": "yes"},
+    }
 
 
 # ---- validation -----------------------------------------------------------------------
