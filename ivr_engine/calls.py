@@ -79,10 +79,8 @@ class CallService:
                     flow_id,
                 )
                 return apology_twiml()
-            result = await start_call(
-                flow, params, now=self.clock(), url_prefix=self.url_prefix, services=self.services
-            )
-            return await self._commit(result, params)
+            result = await start_call(flow, params, **self._options())
+            return await self._commit(result)
 
     async def action(
         self, flow_id: str, step_number: int, kind: EventKind, params: Mapping[str, str]
@@ -100,10 +98,8 @@ class CallService:
                     )
                     return apology_twiml()
                 reason = f"no session for call {call_sid} (action on flow {flow_id!r})"
-                result = await recover(
-                    flow, params, reason, now=self.clock(), url_prefix=self.url_prefix
-                )
-                return await self._commit(result, params)
+                result = await recover(flow, params, reason, **self._options())
+                return await self._commit(result)
             if step_number != session.step:
                 log.info(
                     "call %s: request for step %s while at step %s: replaying",
@@ -121,17 +117,14 @@ class CallService:
                     session.flow_version,
                 )
                 return apology_twiml(session.language)
-            result = await step(
-                flow,
-                session,
-                Event(kind, params),
-                now=self.clock(),
-                url_prefix=self.url_prefix,
-                services=self.services,
-            )
-            return await self._commit(result, params)
+            result = await step(flow, session, Event(kind, params), **self._options())
+            return await self._commit(result)
 
-    async def _commit(self, result: StepResult, params: Mapping[str, str]) -> str:
+    def _options(self) -> dict[str, Any]:
+        """What every run of the runtime gets from this service: the time, URLs and services."""
+        return {"now": self.clock(), "url_prefix": self.url_prefix, "services": self.services}
+
+    async def _commit(self, result: StepResult) -> str:
         if result.error:
             log.error(
                 "call %s: step failed, caller heard an apology: %s",
@@ -145,7 +138,7 @@ class CallService:
         self, flow: Flow, session: Session
     ) -> tuple[Session, list[OutboundMessage]]:
         """Run the flow's `on_hangup` chain for an ended call; its messages join the outbox."""
-        result = await run_after_call(flow, session, now=self.clock(), services=self.services)
+        result = await run_after_call(flow, session, **self._options())
         if result.error:
             log.error("call %s: after-call chain failed: %s", session.call_sid, result.error)
         return result.session, result.messages

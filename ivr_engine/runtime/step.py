@@ -165,7 +165,12 @@ async def recover(
 
 
 async def run_after_call(
-    flow: Flow, session: Session, *, now: datetime | None = None, services: Services | None = None
+    flow: Flow,
+    session: Session,
+    *,
+    now: datetime | None = None,
+    url_prefix: str = "",
+    services: Services | None = None,
 ) -> StepResult:
     """The flow's `on_hangup` chain, run once the call has ended: no caller, so no TwiML.
 
@@ -176,7 +181,7 @@ async def run_after_call(
     """
     if not flow.on_hangup or flow.on_hangup not in flow.nodes:
         return StepResult("", session)
-    run = _Step(flow, now, "", services or Services())
+    run = _Step(flow, now, url_prefix, services or Services())
     ctx = _context(run, flow, session, stack=[])
     path = list(session.path)
     try:

@@ -215,3 +215,26 @@ def test_an_action_for_an_unknown_call_in_a_flow_without_on_error_hangs_up(
     assert response.text.endswith(
         '<Say language="en-US">We\'re sorry, something went wrong.</Say><Hangup /></Response>'
     )
+
+
+def test_recovering_an_unknown_call_can_run_a_subflow_on_its_on_error_path(
+    flows_dir: Path, settings: Settings
+) -> None:
+    (flows_dir / "front.yaml").write_text(
+        "start: hi\non_error: help\nnodes:\n"
+        "  hi:\n    type: hangup\n"
+        "  help:\n    type: subflow\n    flow: helpdesk\n    next: bye\n"
+        "  bye:\n    type: hangup\n    text: Goodbye from the front.\n"
+    )
+    (flows_dir / "helpdesk.yaml").write_text(
+        "start: tell\nnodes:\n"
+        "  tell:\n    type: say\n    text: The helpdesk is open until six.\n    next: back\n"
+        "  back:\n    type: return\n"
+    )
+    with TestClient(create_app(settings)) as client:
+        response = Twilio(client).post(
+            "/voice/front/step/2/input", {"CallSid": "CA" + "3" * 32, "Digits": "1"}
+        )
+    assert response.status_code == 200
+    assert "The helpdesk is open until six." in response.text
+    assert "Goodbye from the front." in response.text
