@@ -139,9 +139,6 @@ class FlowLoader:
             nodes[node_id] = _Broken(node_id, {}) if cls is None else cls(node_id, spec)
         return nodes
 
-    def iter_files(self, paths: Iterable[str | Path]) -> Iterator[Path]:
-        yield from iter_flow_files(paths)
-
 
 class _Broken(Node):
     """Stands in for a node whose schema check failed, so other nodes may still point at it."""

@@ -86,11 +86,6 @@ class MenuNode(Node):
             return retry(self, ctx, "no_match", self.enter)
         return retry(self, ctx, "no_input", self.enter)
 
-    def choose(self, digits: str, speech: str) -> str | None:
-        """The node the caller's answer leads to, or None when it matches no option."""
-        key = self.choice(digits, speech)
-        return None if key is None else _target(self.spec["options"][key])
-
     def choice(self, digits: str, speech: str) -> str | None:
         """The key of the option the caller's answer picks, or None when it matches none."""
         options = self.spec["options"]

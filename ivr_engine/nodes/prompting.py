@@ -68,4 +68,3 @@ def retry_transitions(node: Node, *, can_mismatch: bool = True) -> list[Transiti
 
 
 PROMPT_FIELDS = ("prompt", "no_input", "no_match")
-PROMPT_TARGETS = ("on_failure",)

@@ -50,18 +50,22 @@ class SessionStore:
         self.database = database
         self.outbox = outbox  # without one, messages are stored as given and wait unsent
         self._cache: OrderedDict[str, Session] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, list[Any]] = {}  # call -> [lock, users]
 
     @asynccontextmanager
     async def locked(self, call_sid: str) -> AsyncIterator[None]:
         """Hold the call's lock: one request at a time per call, in arrival order."""
-        lock = self._locks.setdefault(call_sid, asyncio.Lock())
+        entry = self._locks.get(call_sid)
+        if entry is None:
+            entry = self._locks[call_sid] = [asyncio.Lock(), 0]
+        entry[1] += 1  # requests holding or waiting for this call's lock
         try:
-            async with lock:
+            async with entry[0]:
                 yield
         finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                self._locks.pop(call_sid, None)
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._locks[call_sid]
 
     async def load(self, call_sid: str) -> Session | None:
         cached = self._cache.get(call_sid)
@@ -132,6 +136,3 @@ class SessionStore:
         self._cache.move_to_end(session.call_sid)
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
-
-    def forget(self, call_sid: str) -> None:
-        self._cache.pop(call_sid, None)
