@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import random
 from pathlib import Path
 
 import pytest
 
-from ivr_engine.store.database import Database, Write
+from ivr_engine.store.database import Database, Write, _Pending, _schedule
 
 TRICKY = [
     "it's",
@@ -93,3 +95,83 @@ def test_one_callers_failing_write_does_not_undo_the_others_in_its_batch(tmp_pat
     assert results[:3] == [None, None, None]
     assert "no such table: nowhere" in str(results[3])
     assert rows == ["CA0", "CA1", "CA2"]  # the failing caller's first write was rolled back too
+
+
+def _pending(*sqls: str, independent: bool, caller: int) -> _Pending:
+    writes = [Write(sql, (caller, i)) for i, sql in enumerate(sqls)]
+    return _Pending(writes, None, independent)  # type: ignore[arg-type]  # never awaited here
+
+
+def _execution_order(runs: list[tuple[str, list[object]]]) -> list[tuple[str, object]]:
+    return [(sql, params) for sql, rows in runs for params in rows]
+
+
+def test_independent_steps_share_one_run_per_statement() -> None:
+    # Steps of different calls each save a session and record an event: however many share
+    # a batch, that is two statements to run, not two per call.
+    batch = [_pending("S", "E", independent=True, caller=c) for c in range(5)]
+    runs = _schedule(batch)
+    assert [sql for sql, _ in runs] == ["S", "E"]
+    assert [len(rows) for _, rows in runs] == [5, 5]
+
+
+def test_ordered_writes_are_never_moved_before_earlier_ones() -> None:
+    batch = [
+        _pending("A", "B", independent=False, caller=0),
+        _pending("B", "A", independent=False, caller=1),
+    ]
+    order = _execution_order(_schedule(batch))
+    assert order == [("A", (0, 0)), ("B", (0, 1)), ("B", (1, 0)), ("A", (1, 1))]
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_schedule_keeps_every_promise_it_makes(seed: int) -> None:
+    """Each caller's writes in order; ordered callers after every earlier ordered caller."""
+    rng = random.Random(seed)
+    batch = [
+        _pending(
+            *rng.choices("ABCD", k=rng.randint(1, 4)),
+            independent=rng.random() < 0.6,
+            caller=c,
+        )
+        for c in range(rng.randint(1, 8))
+    ]
+    order = _execution_order(_schedule(batch))
+    position = {params: i for i, (_, params) in enumerate(order)}
+    assert sorted(position) == sorted(w.params for p in batch for w in p.writes)  # all, once
+    for pending in batch:
+        places = [position[w.params] for w in pending.writes]
+        assert places == sorted(places)
+        assert [order[i][0] for i in places] == [w.sql for w in pending.writes]
+    ordered = [p for p in batch if not p.independent]
+    for earlier, later in itertools.pairwise(ordered):
+        assert position[earlier.writes[-1].params] < position[later.writes[0].params]
+
+
+def test_independent_writers_in_a_real_batch_all_land_atomically(tmp_path: Path) -> None:
+    upsert = (
+        "INSERT INTO sessions (call_sid, flow_id, flow_version, step, data) VALUES (?, 'f', 'v', ?, '{}') "
+        "ON CONFLICT (call_sid) DO UPDATE SET step = excluded.step"
+    )
+
+    async def body(db: Database) -> tuple[list[object], int, int]:
+        writers = [
+            db.write(
+                Write(upsert, (f"CA{i}", i)), Write(INSERT, (f"CA{i}", "k", "x")), independent=True
+            )
+            for i in range(20)
+        ]
+        bad = db.write(
+            Write(upsert, ("CA99", 99)),
+            Write("INSERT INTO nowhere VALUES (?)", (1,)),
+            independent=True,
+        )
+        results = await asyncio.gather(*writers, bad, return_exceptions=True)
+        sessions = await db.fetchone("SELECT count(*) AS n FROM sessions")
+        events = await db.fetchone("SELECT count(*) AS n FROM call_events")
+        return results, int(sessions["n"]), int(events["n"])
+
+    results, sessions, events = asyncio.run(with_db(tmp_path, body))
+    assert results[:20] == [None] * 20
+    assert "no such table: nowhere" in str(results[20])
+    assert (sessions, events) == (20, 20)  # CA99's session was rolled back with its failure

@@ -137,6 +137,34 @@ class _Pending:
 
     writes: Sequence[Write]
     done: asyncio.Future[None]
+    independent: bool = False
+
+
+def _schedule(batch: Sequence[_Pending]) -> list[tuple[str, list[Sequence[Any]]]]:
+    """Group a batch's writes into runs of one statement each, for one `executemany` per run.
+
+    Each caller's writes keep their order. A caller that asked for ordering also comes after
+    every earlier ordered caller; an independent caller (whose rows nobody else writes at the
+    same time) may join runs opened by callers that arrived before it. A batch of steps then
+    costs one run per kind of statement (sessions, events, messages) instead of one per
+    alternation of them.
+    """
+    runs: list[tuple[str, list[Sequence[Any]]]] = []
+    latest: dict[str, int] = {}  # statement -> index of the last run of it
+    barrier = 0  # ordered callers start at or after the last run of the previous one
+    for pending in batch:
+        position = 0 if pending.independent else barrier
+        for write in pending.writes:
+            index = latest.get(write.sql, -1)
+            if index < position:
+                index = len(runs)
+                runs.append((write.sql, []))
+                latest[write.sql] = index
+            runs[index][1].append(write.params)
+            position = index
+        if not pending.independent:
+            barrier = position
+    return runs
 
 
 async def _add_outbox_columns(connection: aiosqlite.Connection) -> None:
@@ -182,12 +210,17 @@ class Database:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return list(await self.connection.execute_fetchall(sql, params))
 
-    async def write(self, *writes: Write) -> None:
-        """Apply `writes` atomically (with whatever else is queued) and wait for the commit."""
+    async def write(self, *writes: Write, independent: bool = False) -> None:
+        """Apply `writes` atomically (with whatever else is queued) and wait for the commit.
+
+        `independent`: no other caller writes these rows meanwhile (a call's session, written
+        under the call's lock; rows only inserted), so they need not wait for the writes of
+        callers that arrived earlier. Otherwise writes run in the order they were asked for.
+        """
         if self._closed:
             raise RuntimeError("database is closed")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(writes, done))
+        self._queue.append(_Pending(writes, done, independent))
         self._wake.set()
         await done
 
@@ -211,18 +244,12 @@ class Database:
     async def _apply(self, batch: list[_Pending]) -> None:
         """Commit a batch in one transaction; if that fails, each caller's writes alone.
 
-        Consecutive writes of the same statement run as one `executemany`, so a batch of steps
-        costs two thread hand-offs (statements, commit) however many it carries, and every
-        write still runs in the order it was asked for. (Writing the batch as one script of
-        literals saves a hand-off but cost more CPU: SQLite then tokenises every value.)
+        Writes of the same statement run as one `executemany` (see `_schedule`), so a batch
+        costs a thread hand-off per kind of statement plus the commit, however many steps it
+        carries. (Writing the batch as one script of literals saves hand-offs but cost more
+        CPU: SQLite then tokenises every value.)
         """
-        runs: list[tuple[str, list[Sequence[Any]]]] = []
-        for pending in batch:
-            for write in pending.writes:
-                if runs and runs[-1][0] == write.sql:
-                    runs[-1][1].append(write.params)
-                else:
-                    runs.append((write.sql, [write.params]))
+        runs = _schedule(batch)
         try:
             for sql, rows in runs:
                 await self.connection.executemany(sql, rows)

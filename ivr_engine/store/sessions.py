@@ -126,7 +126,9 @@ class SessionStore:
                     RECORD_EVENT, (session.call_sid, kind, json.dumps(data, separators=(",", ":")))
                 )
             )
-        await self.database.write(*writes)
+        # The call's lock keeps any other request from writing this session meanwhile, and
+        # events and messages are new rows: the writes need not queue behind other callers'.
+        await self.database.write(*writes, independent=True)
         self._remember(session)
         if messages and self.outbox is not None:
             self.outbox.queued()
