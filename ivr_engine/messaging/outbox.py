@@ -18,13 +18,13 @@ looks them up at Twilio before sending again (see README, "Messaging").
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .. import json_text
 from ..runtime.effects import OutboundMessage
 from ..store.database import Database, Write
 from .addresses import Route, bare_number, recipient_problem, resolve_route
@@ -108,7 +108,7 @@ class OutboxRow:
             call_sid=row["call_sid"],
             channel=row["channel"],
             recipient=row["recipient"],
-            payload=json.loads(row["payload"]),
+            payload=json_text.loads(row["payload"]),
             status=row["status"],
             attempts=row["attempts"],
             next_attempt_at=row["next_attempt_at"],
@@ -186,7 +186,7 @@ class OutboxStore:
                         message.node_id,
                         message.channel,
                         bare_number(message.to),
-                        json.dumps(payload, ensure_ascii=False),
+                        json_text.dumps(payload),
                         status,
                         reason,
                     ),

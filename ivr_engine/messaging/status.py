@@ -12,9 +12,9 @@ there, even if an earlier hop reported `undelivered`), and `read` outranks `deli
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
+from .. import json_text
 from ..store.database import Database, Write
 from .addresses import bare_number
 from .consent import OPT_OUT, ConsentStore
@@ -67,7 +67,7 @@ class StatusStore:
     async def record(self, params: Mapping[str, str], row_id: int | None) -> None:
         sid, status = params["MessageSid"], params["MessageStatus"]
         code = params.get("ErrorCode", "")
-        data = json.dumps(dict(params), separators=(",", ":"), ensure_ascii=False)
+        data = json_text.dumps(dict(params))
         await self.database.write(
             Write(STORE_EVENT, (sid, status, rank(status), code, data)),
             Write(DERIVE, (sid, row_id)),

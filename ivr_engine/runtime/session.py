@@ -11,11 +11,11 @@ innermost flow's, and `path` entries inside a subflow read `flow_id:node_id`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from .. import json_text
 from ..templates import CALL_FIELDS
 
 
@@ -72,15 +72,11 @@ class Session:
 
     def to_json(self) -> str:
         # Not dataclasses.asdict: it deep-copies every value, which cost more than the rest of a step.
-        return json.dumps(
-            {name: getattr(self, name) for name in _FIELDS},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
+        return json_text.dumps({name: getattr(self, name) for name in _FIELDS})
 
     @classmethod
     def from_json(cls, text: str) -> Session:
-        return cls(**json.loads(text))
+        return cls(**json_text.loads(text))
 
 
 _FIELDS = tuple(f.name for f in fields(Session))

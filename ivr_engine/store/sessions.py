@@ -10,12 +10,12 @@ advancing the call twice.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from .. import json_text
 from ..runtime.effects import OutboundMessage
 from ..runtime.session import Session
 from .database import Database, Write
@@ -116,16 +116,12 @@ class SessionStore:
                             message.node_id,
                             message.channel,
                             message.to,
-                            json.dumps(message.as_dict()),
+                            json_text.dumps(message.as_dict()),
                         ),
                     )
                 )
         for kind, data in events:
-            writes.append(
-                Write(
-                    RECORD_EVENT, (session.call_sid, kind, json.dumps(data, separators=(",", ":")))
-                )
-            )
+            writes.append(Write(RECORD_EVENT, (session.call_sid, kind, json_text.dumps(data))))
         # The call's lock keeps any other request from writing this session meanwhile, and
         # events and messages are new rows: the writes need not queue behind other callers'.
         await self.database.write(*writes, independent=True)
