@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Iterable
-from urllib.parse import unquote_plus
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,22 +46,55 @@ def twilio_params(request: Request | Scope) -> dict[str, str]:
     return params.first()
 
 
+# Every %XX escape of an ASCII character, in any letter case: the only escapes Twilio's own
+# parameters carry ("+" of phone numbers, ":" and "/" of URLs).
+_ASCII_ESCAPES = {
+    f"{hi}{lo}": chr(code)
+    for code in range(128)
+    for hi in {f"{code:02x}"[0], f"{code:02X}"[0]}
+    for lo in {f"{code:02x}"[1], f"{code:02X}"[1]}
+}
+
+
+def _unquote_plus(text: str) -> str:
+    """`unquote_plus`, with a fast path for text whose escapes are all ASCII characters."""
+    text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    parts = text.split("%")
+    decoded = [parts[0]]
+    for part in parts[1:]:
+        char = _ASCII_ESCAPES.get(part[:2])
+        if char is None:  # UTF-8 or malformed escapes: the standard library's rules
+            return unquote(text)
+        decoded.append(char)
+        decoded.append(part[2:])
+    return "".join(decoded)
+
+
 def parse_form(body: bytes) -> FormParams:
     """Parse a form body as `parse_qsl(keep_blank_values=True)` does, faster.
 
-    Only fields that need it are unquoted: most of Twilio's values (SIDs, statuses, digits)
-    have nothing to decode, and decoding every field was a noticeable share of a request.
+    Parsing was about a tenth of a webhook's CPU. Unless a value holds an escaped "&" or "="
+    the whole body is unescaped at once, since unescaping then cannot move a field boundary;
+    otherwise field by field.
     """
+    text = body.decode("utf-8")
+    escaped_separator = "%26" in text or "%3D" in text or "%3d" in text
+    if not escaped_separator and ("%" in text or "+" in text):
+        text = _unquote_plus(text)
     params = FormParams()
-    for pair in body.decode("utf-8").split("&"):
+    for pair in text.split("&"):
         if not pair:
             continue
         name, _, value = pair.partition("=")
-        if "%" in name or "+" in name:
-            name = unquote_plus(name)
-        if "%" in value or "+" in value:
-            value = unquote_plus(value)
-        params.setdefault(name, []).append(value)
+        if escaped_separator:
+            name, value = _unquote_plus(name), _unquote_plus(value)
+        values = params.get(name)
+        if values is None:
+            params[name] = [value]
+        else:
+            values.append(value)
     return params
 
 

@@ -1,5 +1,6 @@
 """The form parser reads bodies exactly as the standard library's parse_qsl does."""
 
+import random
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -25,3 +26,14 @@ def test_a_body_parses_as_parse_qsl_keeping_blank_values(body: str) -> None:
     for name, value in parse_qsl(body, keep_blank_values=True):
         expected.setdefault(name, []).append(value)
     assert dict(parse_form(body.encode())) == expected
+
+
+PIECES = ["a", "B", "=", "&", "+", " ", "%", "2", "b", "6", "3", "D", "d", "z", "é", "📞"]
+PIECES += ["%2B", "%2b", "%26", "%3D", "%3d", "%25", "%C3", "%A9", "%C3%A9", "%F0%9F", "%zz"]
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_any_body_parses_as_parse_qsl(seed: int) -> None:
+    rng = random.Random(seed)
+    body = "".join(rng.choices(PIECES, k=rng.randint(0, 30)))
+    test_a_body_parses_as_parse_qsl_keeping_blank_values(body)
