@@ -58,7 +58,15 @@ class Session:
     stack: list[dict[str, Any]] = field(default_factory=list)
 
     def evolve(self, **changes: Any) -> Session:
-        return replace(self, **changes)
+        """A copy with `changes`; every step makes one, so it skips `dataclasses.replace`'s
+        per-field `__init__` (this class is frozen: each field set costs a call)."""
+        unknown = changes.keys() - _FIELD_SET
+        if unknown:
+            raise TypeError(f"Session has no field(s) {', '.join(sorted(unknown))}")
+        new = object.__new__(Session)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     def unwound(self) -> Session:
         """The call back in the flow it started with (its variables), out of every subflow.
@@ -80,3 +88,4 @@ class Session:
 
 
 _FIELDS = tuple(f.name for f in fields(Session))
+_FIELD_SET = frozenset(_FIELDS)

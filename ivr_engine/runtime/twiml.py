@@ -23,15 +23,23 @@ def _attr(value: Any) -> str:
 
 
 def _key(verb: TwiML | str) -> Any:
-    if isinstance(verb, str):
+    """The document as nested tuples; equal keys mean equal text.
+
+    Attributes stay in the order the node gave them: the same node code gives the same order,
+    and a different order only costs a cache entry. (Sorting them was a fifth of a render.)
+    """
+    if verb.__class__ is str:
         return verb
-    attrs = (
-        tuple(sorted((name, _attr(value)) for name, value in verb.attrs.items()))
-        if verb.attrs
-        else ()
+    attrs = verb.attrs
+    value = verb.value
+    return (
+        verb.name,
+        tuple([(name, v if v.__class__ is str else _attr(v)) for name, v in attrs.items()])
+        if attrs
+        else (),
+        repr(sorted(value.items())) if isinstance(value, dict) else value,
+        tuple([_key(child) for child in verb.verbs]) if verb.verbs else (),
     )
-    value = verb.value if not isinstance(verb.value, dict) else repr(sorted(verb.value.items()))
-    return (verb.name, attrs, value, tuple(_key(child) for child in verb.verbs))
 
 
 def render(response: TwiML) -> str:
