@@ -149,6 +149,14 @@ class CompiledText:
                 return text
         return next(iter(self.by_language.values()))
 
+    def static(self, language: str) -> str | None:
+        """The text in `language` when it is plain text (no template), else None.
+
+        Most prompts are plain: a caller can skip building a scope for them.
+        """
+        text = self.source(language)
+        return text.strip() if "{" not in text else None
+
     def render(self, scope: Mapping[str, Any], language: str) -> str:
         text = self.source(language)
         if "{" not in text:

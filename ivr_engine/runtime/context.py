@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -64,8 +65,6 @@ class StepContext:
         return {**self.vars, "call": self.call, "now": self.local_now(), "language": self.language}
 
     def local_now(self, timezone: str | None = None) -> datetime:
-        from zoneinfo import ZoneInfo
-
         return self.now.astimezone(ZoneInfo(timezone or self.flow.timezone))
 
     def set_var(self, name: str, value: Any) -> None:
@@ -89,6 +88,9 @@ class StepContext:
         text = self.flow.text(node.id, path)
         if text is None:
             return None
+        plain = text.static(self.language)
+        if plain is not None:  # no template: no scope (and no clock in the flow's zone) needed
+            return plain
         scope = self.scope() if extra is None else {**self.scope(), **extra}
         return text.render(scope, self.language)
 

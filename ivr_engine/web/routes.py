@@ -102,11 +102,13 @@ async def healthz(request: Request) -> Response:
 
 VOICE_METHODS = ["GET", "POST"]
 
+# Most frequent first: Starlette tries routes in order, and a call makes one request to its
+# Voice URL, one per answered node and one per status callback.
 routes = [
-    Route("/voice/{flow_id}", Webhook(incoming_call), methods=VOICE_METHODS),
     Route("/voice/{flow_id}/step/{step:int}/{kind}", Webhook(call_action), methods=VOICE_METHODS),
     Route("/status/call", Webhook(_callback("call_status")), methods=["POST"]),
     Route("/status/recording", Webhook(_callback("recording_status")), methods=["POST"]),
     Route("/status/transcription", Webhook(_callback("transcription")), methods=["POST"]),
+    Route("/voice/{flow_id}", Webhook(incoming_call), methods=VOICE_METHODS),
     Route("/healthz", healthz, methods=["GET"]),
 ]

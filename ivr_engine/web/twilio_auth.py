@@ -29,21 +29,27 @@ PARAMS_KEY = "ivr.twilio_params"
 PROTECTED_PREFIXES = ("/voice/", "/status/", "/messaging/")
 
 
-class FormParams(dict[str, list[str]]):
-    """Form fields with every value kept (the signature covers repeated fields too)."""
+class FormParams(dict[str, str]):
+    """Form fields: the first value of each name, which is what handlers read, with every
+    value of a repeated name kept aside for the signature (it covers them all)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.repeated: dict[str, list[str]] = {}
 
     def getall(self, name: str) -> list[str]:
-        return self[name]
-
-    def first(self) -> dict[str, str]:
-        return {name: values[0] for name, values in self.items()}
+        """Every value of `name` in order, as the SDK's signature check asks for them."""
+        return self.repeated.get(name) or [self[name]]
 
 
 def twilio_params(request: Request | Scope) -> dict[str, str]:
-    """The checked parameters of a Twilio request (first value of each), as the middleware left them."""
+    """The checked parameters of a Twilio request (first value of each), as the middleware left them.
+
+    The same mapping for every reader of one request: read it, do not change it.
+    """
     scope = request.scope if isinstance(request, Request) else request
-    params: FormParams = scope.get("state", {}).get(PARAMS_KEY) or FormParams()
-    return params.first()
+    params: FormParams | None = scope.get("state", {}).get(PARAMS_KEY)
+    return params if params is not None else FormParams()
 
 
 # Every %XX escape of an ASCII character, in any letter case: the only escapes Twilio's own
@@ -90,11 +96,10 @@ def parse_form(body: bytes) -> FormParams:
         name, _, value = pair.partition("=")
         if escaped_separator:
             name, value = _unquote_plus(name), _unquote_plus(value)
-        values = params.get(name)
-        if values is None:
-            params[name] = [value]
+        if name not in params:
+            params[name] = value
         else:
-            values.append(value)
+            params.repeated.setdefault(name, [params[name]]).append(value)
     return params
 
 

@@ -118,3 +118,32 @@ def test_healthz_needs_no_signature(client: TestClient) -> None:
 
 def test_the_auth_token_never_appears_in_settings_repr() -> None:
     assert AUTH_TOKEN not in repr(Settings(auth_token=AUTH_TOKEN))
+
+
+class _MultiValued(dict[str, list[str]]):
+    """Form fields with every value, as the SDK signs them (it asks `getall` for each name)."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+
+def test_a_repeated_field_is_covered_by_the_signature_with_all_its_values(
+    twilio: Twilio, settings: Settings
+) -> None:
+    body = f"CallSid={SID}&From=%2B15551234567&Tag=a&Tag=b"
+    url = "http://testserver/voice/acme"
+    every_value = _MultiValued(CallSid=[SID], From=["+15551234567"], Tag=["a", "b"])
+    first_only = {"CallSid": SID, "From": "+15551234567", "Tag": "a"}
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    forged = twilio.client.post(
+        url, content=body, headers={**headers, "X-Twilio-Signature": twilio.sign(url, first_only)}
+    )
+    assert forged.status_code == 403
+    assert rows(settings) == []
+    signature = twilio.validator.compute_signature(url, every_value)
+    signed = twilio.client.post(
+        url, content=body, headers={**headers, "X-Twilio-Signature": signature}
+    )
+    assert signed.status_code == 200
+    assert "Thanks for calling Acme." in signed.text
