@@ -1,4 +1,4 @@
-"""The HTTP edge: Starlette routes and middleware that call the runtime and the store.
+"""The HTTP edge: Twilio's webhooks (checked, then dispatched) in front of a Starlette app.
 
 Nothing below this package knows about HTTP; nothing here decides what a call does.
 """

@@ -36,10 +36,10 @@ from ..registry import Registry
 from ..runtime.services import Services, flow_environment
 from ..store.database import Database
 from ..store.sessions import SessionStore
-from .messaging_routes import messaging_routes
-from .routes import routes
+from .messaging_webhooks import messaging_webhooks
 from .settings import Settings
-from .twilio_auth import TwilioSignatureMiddleware
+from .voice_webhooks import routes, voice_webhooks
+from .webhooks import TwilioWebhooks
 
 log = logging.getLogger("ivr_engine.web")
 
@@ -93,8 +93,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await database.close()
 
     return Starlette(
-        routes=[*routes, *messaging_routes],
-        middleware=[Middleware(TwilioSignatureMiddleware, settings=settings)],
+        routes=routes,
+        middleware=[
+            Middleware(
+                TwilioWebhooks, settings=settings, webhooks=[*voice_webhooks, *messaging_webhooks]
+            )
+        ],
         lifespan=lifespan,
     )
 

@@ -1,9 +1,9 @@
-"""Signature checking for every Twilio-facing route, as ASGI middleware.
+"""Signature checking for every Twilio-facing request, before anything else reads it.
 
 It reads the (bounded) form body once, checks `X-Twilio-Signature` against the URL Twilio
-called (rebuilt from `IVR_PUBLIC_URL` when set, for proxies and tunnels), and hands the parsed
-parameters to the route. A forged or missing signature gets 403 and nothing downstream runs;
-an oversized or unreadable body gets 400.
+called (rebuilt from `IVR_PUBLIC_URL` when set, for proxies and tunnels), and gives back the
+parsed parameters. A forged or missing signature gets 403 and nothing else runs; an
+oversized or unreadable body gets 400.
 
 The check first computes the signature for the exact URL with the SDK's `compute_signature`
 (one HMAC) and only on mismatch falls back to `RequestValidator.validate`, which also tries
@@ -14,19 +14,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterable
 from urllib.parse import unquote
 
-from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from .settings import Settings
 
 log = logging.getLogger("ivr_engine.web")
-
-PARAMS_KEY = "ivr.twilio_params"
-PROTECTED_PREFIXES = ("/voice/", "/status/", "/messaging/")
 
 
 class FormParams(dict[str, str]):
@@ -40,16 +35,6 @@ class FormParams(dict[str, str]):
     def getall(self, name: str) -> list[str]:
         """Every value of `name` in order, as the SDK's signature check asks for them."""
         return self.repeated.get(name) or [self[name]]
-
-
-def twilio_params(request: Request | Scope) -> dict[str, str]:
-    """The checked parameters of a Twilio request (first value of each), as the middleware left them.
-
-    The same mapping for every reader of one request: read it, do not change it.
-    """
-    scope = request.scope if isinstance(request, Request) else request
-    params: FormParams | None = scope.get("state", {}).get(PARAMS_KEY)
-    return params if params is not None else FormParams()
 
 
 # Every %XX escape of an ASCII character, in any letter case: the only escapes Twilio's own
@@ -130,48 +115,41 @@ class _Headers:
                 self.signature_settings = value.decode("latin-1")
 
 
-class TwilioSignatureMiddleware:
-    def __init__(
-        self, app: ASGIApp, settings: Settings, protected: Iterable[str] = PROTECTED_PREFIXES
-    ) -> None:
-        self.app = app
+class SignatureCheck:
+    """Admits a request only if Twilio signed it with the account's auth token."""
+
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.protected = tuple(protected)
         self.validator = RequestValidator(settings.auth_token) if settings.auth_token else None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.protected):
-            await self.app(scope, receive, send)
-            return
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> FormParams | None:
+        """The request's checked parameters; or None, once it has been answered 400 or 403.
+
+        POST parameters come from the form body; a GET's from its query string (Twilio signs
+        the whole URL of a GET, with no parameters).
+        """
         body = await self._read_body(scope, receive)
         if body is None:
             await _plain(send, 400, "request body too large")
-            return
+            return None
         try:
             params = parse_form(body) if scope["method"] == "POST" else FormParams()
         except UnicodeDecodeError:
             await _plain(send, 400, "request body is not form-encoded UTF-8")
-            return
+            return None
         if not self._signed(scope, _Headers(scope), params):
             log.warning(
                 "rejected %s %s: bad or missing X-Twilio-Signature", scope["method"], scope["path"]
             )
             await _plain(send, 403, "invalid Twilio signature")
-            return
-        if scope["method"] == "GET":
-            query = scope.get("query_string", b"").decode("latin-1")
-            params = parse_form(query.encode("utf-8"))
-        scope.setdefault("state", {})[PARAMS_KEY] = params
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+            return None
+        if scope["method"] != "POST":
+            try:
+                params = parse_form(scope.get("query_string", b""))
+            except UnicodeDecodeError:
+                await _plain(send, 400, "query string is not UTF-8")
+                return None
+        return params
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         for name, value in scope.get("headers", ()):
