@@ -40,12 +40,22 @@ def test_profile_samples_are_booked_to_the_deepest_area_they_ran_in() -> None:
             "unquote (urllib/parse.py:9) 3",
             "run (uvicorn/main.py:1);to_json (ivr_engine/runtime/session.py:3);"
             "iterencode (json/encoder.py:5) 1",
+            "run (uvicorn/main.py:1);to_json (ivr_engine/runtime/session.py:3);"
+            "dumps (ivr_engine/json_text.py:20) 1",
         ]
     )
     lines = summarise_profile(raw, cpu_per_request=0.4)
     assert lines[:3] == [
-        "  4 samples; by area (share of the server's CPU, ~ms per request at 0.400 ms/request):",
-        "     75.0%   0.300 ms  form parsing",
-        "     25.0%   0.100 ms  JSON encoding and decoding",
+        "  5 samples; by area (share of the server's CPU, ~ms per request at 0.400 ms/request):",
+        "     60.0%   0.240 ms  form parsing",
+        "     40.0%   0.160 ms  JSON encoding and decoding",
     ]
-    assert lines[4] == "     75.0%  unquote (urllib/parse.py)"
+    assert lines[4] == "     60.0%  unquote (urllib/parse.py)"
+
+
+def test_a_ratio_to_a_zero_bare_figure_is_not_a_crash() -> None:
+    # a round shorter than a clock tick (10 ms of CPU) can leave the bare server at 0 ms
+    from benchmarks.bench_voice import times
+
+    assert times(0.3, 0.1, 2) == "3.00x"
+    assert times(0.3, 0.0, 2) == "n/a"
