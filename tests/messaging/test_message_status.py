@@ -88,7 +88,8 @@ def test_a_failed_callback_with_21610_suppresses_the_number(
 def test_a_callback_for_a_message_whose_answer_was_lost_settles_it_without_a_lookup(
     settings: Settings, fake: FakeTwilio
 ) -> None:
-    slow = replace(settings, messaging=replace(settings.messaging, retry_base=1.0))
+    # the retry (and its lookup) waits 2.5-5 s: far longer than the callback takes to arrive
+    slow = replace(settings, messaging=replace(settings.messaging, retry_base=5.0, retry_max=10.0))
     with TestClient(create_app(slow)) as client:
         twilio = Twilio(client)
         fake.answer_next(Reply(drop=True))  # Twilio has the message; we never hear its SID
