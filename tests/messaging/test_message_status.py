@@ -88,8 +88,10 @@ def test_a_failed_callback_with_21610_suppresses_the_number(
 def test_a_callback_for_a_message_whose_answer_was_lost_settles_it_without_a_lookup(
     settings: Settings, fake: FakeTwilio
 ) -> None:
-    # the retry (and its lookup) waits 2.5-5 s: far longer than the callback takes to arrive
-    slow = replace(settings, messaging=replace(settings.messaging, retry_base=5.0, retry_max=10.0))
+    # The retry settles the row: from the callback when it came first, else by a lookup. It
+    # waits 0.5-1 s here, far longer than the callback takes (the fixture's retry_max of 0.1 s
+    # used to cap it, and the lookup then sometimes came first).
+    slow = replace(settings, messaging=replace(settings.messaging, retry_base=1.0, retry_max=1.0))
     with TestClient(create_app(slow)) as client:
         twilio = Twilio(client)
         fake.answer_next(Reply(drop=True))  # Twilio has the message; we never hear its SID
