@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-DIAL_OUTCOMES = ("completed", "answered", "busy", "no-answer", "failed", "canceled")
-KEYS = frozenset("0123456789*#")
+from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
+from ..nodes.prompting import KEYS
+
 DEFAULT_MESSAGE = "Hello, this is a test message left through ivr call."
 
 

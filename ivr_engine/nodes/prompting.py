@@ -14,6 +14,8 @@ from ..node import End, Goto, Node, Outcome, Transition, Wait
 from ..runtime.context import StepContext
 
 DEFAULT_ATTEMPTS = 3
+# The keys of a phone's keypad: what a caller can press (`Digits`).
+KEYS = frozenset("0123456789*#")
 # Transition labels (`via`) of the ways a prompting node can go besides the answer.
 NO_INPUT = "no input"
 NO_MATCH = "no match"

@@ -24,6 +24,7 @@ from ..loader import FlowLoader
 from ..model import Flow
 from ..node import Node
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
+from ..nodes.prompting import KEYS
 from ..project import project_registry
 from ..runtime import (
     Event,
@@ -82,7 +83,6 @@ class HangUp:
 
 
 Action = Press | Speak | Silence | DialResult | Recording | HangUp
-KEYS = set("0123456789*#")
 
 
 class ActionError(ValueError):

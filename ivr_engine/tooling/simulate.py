@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
+from ..nodes.prompting import KEYS
 from .script import (
-    KEYS,
     Action,
     ActionError,
     Call,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
+from ..nodes.prompting import KEYS
 from ..wording import choices, quote, suggest
 
 MESSAGE_FIELDS = ("to", "from", "body", "channel", "media_url", "template", "node")
@@ -33,7 +34,7 @@ def _keys(value: Any) -> Any:
     text = _text(value, 'press: "1"')
     if isinstance(text, Bad):
         return text
-    if set(text) - set("0123456789*#"):
+    if set(text) - KEYS:
         return Bad(f'needs phone keys (0-9, * and #), not {quote(text)}; e.g. press: "1"')
     return text
 
