@@ -12,7 +12,7 @@ innermost flow's, and `path` entries inside a subflow read `flow_id:node_id`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .. import json_text
@@ -76,7 +76,7 @@ class Session:
         """
         if not self.stack:
             return self
-        return replace(self, vars=dict(self.stack[0]["vars"]), stack=[])
+        return self.evolve(vars=dict(self.stack[0]["vars"]), stack=[])
 
     def to_json(self) -> str:
         # Not dataclasses.asdict: it deep-copies every value, which cost more than the rest of a step.

@@ -14,6 +14,8 @@ TEXT = b"text/plain; charset=utf-8"
 
 
 class Answer:
+    """A status, a body and its type; `send` writes them as an ASGI response."""
+
     __slots__ = ("body", "content_type", "status")
 
     def __init__(self, status: int, body: bytes = b"", content_type: bytes | None = None) -> None:

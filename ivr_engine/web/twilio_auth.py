@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from starlette.types import Receive, Scope, Send
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
+from .responses import plain
 from .settings import Settings
 
 log = logging.getLogger("ivr_engine.web")
@@ -88,17 +89,6 @@ def parse_form(body: bytes) -> FormParams:
     return params
 
 
-async def _plain(send: Send, status: int, text: str) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-        }
-    )
-    await send({"type": "http.response.body", "body": text.encode()})
-
-
 class _Headers:
     """The few request headers the check needs, found in one pass."""
 
@@ -130,24 +120,24 @@ class SignatureCheck:
         """
         body = await self._read_body(scope, receive)
         if body is None:
-            await _plain(send, 400, "request body too large")
+            await plain(400, "request body too large").send(send)
             return None
         try:
             params = parse_form(body) if scope["method"] == "POST" else FormParams()
         except UnicodeDecodeError:
-            await _plain(send, 400, "request body is not form-encoded UTF-8")
+            await plain(400, "request body is not form-encoded UTF-8").send(send)
             return None
         if not self._signed(scope, _Headers(scope), params):
             log.warning(
                 "rejected %s %s: bad or missing X-Twilio-Signature", scope["method"], scope["path"]
             )
-            await _plain(send, 403, "invalid Twilio signature")
+            await plain(403, "invalid Twilio signature").send(send)
             return None
         if scope["method"] != "POST":
             try:
                 params = parse_form(scope.get("query_string", b""))
             except UnicodeDecodeError:
-                await _plain(send, 400, "query string is not UTF-8")
+                await plain(400, "query string is not UTF-8").send(send)
                 return None
         return params
 
