@@ -170,6 +170,15 @@ def check_against(test_file: TestFile, flow: Flow) -> list[Problem]:
                 f'{what}: {quote(name)} is not a node of flow "{flow.id}"{suggest(name, flow.nodes)}',
             )
 
+    def variable(name: str, line: int, column: int, what: str) -> None:
+        if name not in known_vars:
+            report(
+                line,
+                column,
+                f'{what}: {quote(name)} is not a variable of flow "{flow.id}"'
+                f"{suggest(name, known_vars)}",
+            )
+
     for case in test_file.cases:
         where = f"case {quote(case.name)}"
         fail_pos = test_file.document.position(("cases", case.index, "fail_at"))
@@ -177,13 +186,7 @@ def check_against(test_file: TestFile, flow: Flow) -> list[Problem]:
             node(name, fail_pos.line, fail_pos.column, f"{where}, fail_at")
         vars_pos = test_file.document.position(("cases", case.index, "vars"))
         for name in case.variables:
-            if name not in known_vars:
-                report(
-                    vars_pos.line,
-                    vars_pos.column,
-                    f'{where}, vars: {quote(name)} is not a variable of flow "{flow.id}"'
-                    f"{suggest(name, known_vars)}",
-                )
+            variable(name, vars_pos.line, vars_pos.column, f"{where}, vars")
         for step in (*case.steps, *case.expectations):
             what = f"{where}, {step.label}"
             if step.kind == "expect_node":
@@ -193,13 +196,7 @@ def check_against(test_file: TestFile, flow: Flow) -> list[Problem]:
                     node(name, step.line, step.column, what)
             elif step.kind == "expect_vars":
                 for name in step.value:
-                    if name not in known_vars:
-                        report(
-                            step.line,
-                            step.column,
-                            f'{what}: {quote(name)} is not a variable of flow "{flow.id}"'
-                            f"{suggest(name, known_vars)}",
-                        )
+                    variable(name, step.line, step.column, what)
     return problems
 
 
