@@ -216,7 +216,8 @@ class SemanticChecker:
                         self._comment_in_text(
                             ("nodes", node.id, *path, lang), f'{where}, "{lang}" text'
                         )
-                elif value is not None:
+                elif value is not None and not isinstance(value, list | tuple):
+                    # a list (dial's numbers) is checked item by item through its own pattern
                     compiled = self._one_template(node, path, value, names, compile_text)
                     if compiled is not None:
                         self.texts[(node.id, path)] = compiled

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..nodes.message import E164
+from ..nodes.common import E164
 from .settings import MessagingSettings
 
 WHATSAPP = "whatsapp:"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from ..node import End, Goto, Node, Outcome
 from ..runtime.context import StepContext
+
+# A phone number as Twilio wants it: +, the country code, then the number; 15 digits at most.
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 
 
 def continue_or_hang_up(node: Node, ctx: StepContext) -> Outcome:

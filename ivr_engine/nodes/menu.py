@@ -74,6 +74,9 @@ class MenuNode(Node):
         hints = [w for words in self.spoken().values() for w in words]
         input_kind = self.field("input", "dtmf")
         options: dict[str, Any] = {"num_digits": 1 if "dtmf" in input_kind else None}
+        if "#" in self.spec["options"]:
+            # Twilio ends keypad input at `#` by default, which would swallow this option.
+            options["finish_on_key"] = ""
         if hints and "speech" in input_kind:
             options["hints"] = ", ".join(hints)
         return ask(self, ctx, options, lead_in)

@@ -8,16 +8,13 @@ Sender, address checks, consent and the WhatsApp window are the outbox's busines
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from ..node import FieldIssue, Node, Outcome
 from ..runtime.context import StepContext
 from ..runtime.effects import OutboundMessage
 from ..schema import builtin_node_schema
-from .common import continue_or_hang_up
-
-E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+from .common import E164, continue_or_hang_up
 
 
 class MessageNode(Node):

@@ -12,7 +12,9 @@ FULL_PROMPT = (
 def _full_gather(step: int, lead_in: str = "") -> str:
     flow_url = "https://ivr.example.com/voice/menu_full"
     return (
-        f'<Gather action="{flow_url}/step/{step}/input" hints="sales, buy something, support, help" '
+        # the menu has a "#" option: finishOnKey="" keeps Twilio from ending the input at "#"
+        f'<Gather action="{flow_url}/step/{step}/input" finishOnKey="" '
+        'hints="sales, buy something, support, help" '
         'input="dtmf speech" language="en-GB" method="POST" numDigits="1" speechTimeout="auto" '
         f'timeout="7">{lead_in}{FULL_PROMPT}</Gather>'
         f'<Redirect method="POST">{flow_url}/step/{step}/no-input</Redirect>'
@@ -68,6 +70,16 @@ def test_a_full_menu_understands_a_spoken_phrase_containing_an_options_words() -
     result = call.say("I'd like to buy something, please")
     assert result.twiml == twiml('<Say language="en-US">Sales.</Say><Hangup />')
     assert result.session.path == ["main_menu", "sales"]
+
+
+def test_a_menu_without_a_hash_option_leaves_twilios_finish_key_alone() -> None:
+    assert "finishOnKey" not in Call(load_valid("menu_minimal")).start().twiml
+
+
+def test_a_full_menu_routes_the_hash_key() -> None:
+    call = Call(load_valid("menu_full"))
+    call.start()
+    assert call.press("#").session.path == ["main_menu", "main_menu"]
 
 
 def test_a_full_menu_routes_the_star_key() -> None:
