@@ -9,8 +9,10 @@ an apology, then the flow's `on_error` path or a hang-up.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +20,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from .flows import FlowRepository
 from .model import Flow
+from .nodes.record import recording_value
 from .runtime import (
     Event,
     EventKind,
@@ -37,6 +40,12 @@ from .store.sessions import SessionStore
 log = logging.getLogger("ivr_engine.calls")
 
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+# How long `on_hangup` waits for the recording of a call that ended during a <Record>. Twilio
+# requests the <Record> action right after the hang-up (usually within 1-2 s) and sends the
+# recording status callback once the file is stored (a few seconds for a long message);
+# 20 s covers both with room, and delays a follow-up text by at most that when neither comes
+# (nothing was recorded).
+RECORDING_GRACE = 20.0
 
 
 def apology_twiml(language: str = "en-US") -> str:
@@ -64,6 +73,10 @@ class CallService:
         self.clock = clock or (lambda: datetime.now(UTC))
         # The flow's on_hangup chain; replaceable so a deployment can route follow-ups elsewhere.
         self.after_call: Callable[[Flow, Session], Any] | None = self.follow_up
+        self.recording_grace = RECORDING_GRACE
+        # follow-ups waiting for a recording: their timers, then their tasks
+        self._handles: set[asyncio.TimerHandle] = set()
+        self._timers: set[asyncio.Task[None]] = set()
 
     async def incoming(self, flow_id: str, params: Mapping[str, str]) -> str:
         call_sid = params["CallSid"]
@@ -100,6 +113,8 @@ class CallService:
                 reason = f"no session for call {call_sid} (action on flow {flow_id!r})"
                 result = await recover(flow, params, reason, **self._options())
                 return await self._commit(result)
+            if session.pending_recording and kind in (EventKind.RECORD, EventKind.NO_RECORDING):
+                return await self.late_recording(session, kind, params)
             if step_number != session.step:
                 log.info(
                     "call %s: request for step %s while at step %s: replaying",
@@ -118,6 +133,13 @@ class CallService:
                 )
                 return apology_twiml(session.language)
             result = await step(flow, session, Event(kind, params), **self._options())
+            if result.session.recording_updates and kind is EventKind.RECORD:
+                merged = result.session.evolve(
+                    vars=_apply_early(dict(result.session.vars), result.session)
+                )
+                result = replace(
+                    result, session=merged.evolve(recording_updates=_unmatched(merged))
+                )
             return await self._commit(result)
 
     def _options(self) -> dict[str, Any]:
@@ -157,6 +179,9 @@ class CallService:
             call["status"] = status
             if params.get("CallDuration", "").isdigit():
                 call["duration"] = int(params["CallDuration"])
+            pending = None
+            if ended and not session.ended:
+                pending = await self._recording_in_flight(session)
             updated = (session.unwound() if ended else session).evolve(
                 status=status,
                 call=call,
@@ -164,12 +189,111 @@ class CallService:
                 node=None if ended else session.node,
             )
             messages: list[Any] = []
-            if ended and not session.after_call_done and self.after_call is not None:
-                flow = await self.flows.version(session.flow_id, session.flow_version)
-                if flow is not None and flow.on_hangup:
-                    updated, messages = await self.after_call(flow, updated)
-                updated = updated.evolve(after_call_done=True)
+            if pending is not None:
+                # Twilio does not order the <Record> action and this callback: a caller who
+                # hangs up after the message is the usual case. Wait for the recording.
+                updated = updated.evolve(pending_recording=pending)
+                self._expect_recording(call_sid, self.recording_grace)
+            elif ended and not _waiting(session):
+                updated, messages = await self._after_call_once(updated)
             await self.sessions.save(updated, messages, [("call-status", dict(params))])
+
+    async def _recording_in_flight(self, session: Session) -> dict[str, Any] | None:
+        """The `record` node the call was waiting at when it ended, if its variable waits."""
+        if session.node is None or session.stack:
+            return None  # inside a subflow the recording's variable is not the main flow's
+        flow = await self.flows.version(session.flow_id, session.flow_version)
+        node = flow.nodes.get(session.node) if flow is not None else None
+        if node is None or node.type_name != "record" or not node.field("into"):
+            return None
+        return {
+            "waiting": True,  # first: the start-up query looks for it (see awaiting_recording)
+            "node": node.id,
+            "into": node.spec["into"],
+            "step": session.step,
+            "since": self.clock().timestamp(),
+        }
+
+    async def _after_call_once(self, session: Session) -> tuple[Session, list[Any]]:
+        """Run the flow's `on_hangup` chain unless it already ran; mark it done either way."""
+        messages: list[Any] = []
+        pending = session.pending_recording
+        done = {**pending, "waiting": False} if pending else None  # kept: later ones merge
+        if session.after_call_done or self.after_call is None:
+            return session.evolve(pending_recording=done), messages
+        flow = await self.flows.version(session.flow_id, session.flow_version)
+        if flow is not None and flow.on_hangup:
+            session, messages = await self.after_call(flow, session)
+        return session.evolve(after_call_done=True, pending_recording=done), messages
+
+    # ---- recordings that arrive after the call ended -------------------------------
+
+    async def late_recording(
+        self, session: Session, kind: EventKind, params: Mapping[str, str]
+    ) -> str:
+        """The <Record> action of a call that ended waiting for it: keep it, then follow up."""
+        pending = session.pending_recording or {}
+        variables = dict(session.vars)
+        into = pending.get("into")
+        sid = params.get("RecordingSid")
+        if kind is EventKind.RECORD and into and not _holds_sid(variables.get(into), sid):
+            variables[into] = recording_value(dict(params))
+        updated = session.evolve(vars=_apply_early(variables, session))
+        updated = updated.evolve(recording_updates=_unmatched(updated))
+        messages: list[Any] = []
+        if _waiting(session):
+            updated, messages = await self._after_call_once(updated)
+        await self.sessions.save(updated, messages, [(f"late-{kind.value}", dict(params))])
+        return replay(session).twiml
+
+    def _expect_recording(self, call_sid: str, delay: float) -> None:
+        """Run the call's `on_hangup` after `delay` if its recording has not come by then."""
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._handles.discard(handle)
+            task = loop.create_task(self.recording_overdue(call_sid))
+            self._timers.add(task)
+            task.add_done_callback(self._timers.discard)
+
+        handle = loop.call_later(max(0.0, delay), fire)
+        self._handles.add(handle)
+
+    async def close(self) -> None:
+        """Stop waiting for recordings (a restart picks them up again: `resume_pending`)."""
+        for handle in self._handles:
+            handle.cancel()
+        self._handles.clear()
+        for task in list(self._timers):
+            task.cancel()
+        await asyncio.gather(*self._timers, return_exceptions=True)
+
+    async def recording_overdue(self, call_sid: str) -> None:
+        async with self.sessions.locked(call_sid):
+            session = await self.sessions.load(call_sid)
+            if session is None or not _waiting(session):
+                return  # the recording came, and the follow-up ran with it
+            log.info(
+                "call %s: no recording within %g s of the end; running on_hangup without it",
+                call_sid,
+                self.recording_grace,
+            )
+            into = (session.pending_recording or {}).get("into")
+            variables = dict(session.vars)
+            if into and not isinstance(variables.get(into), dict):
+                variables[into] = recording_value({})  # as when nothing was recorded
+            updated, messages = await self._after_call_once(session.evolve(vars=variables))
+            await self.sessions.save(updated, messages, [("recording-overdue", {})])
+
+    async def resume_pending(self) -> int:
+        """After a restart: wait again for the recordings of calls that ended just before."""
+        now = self.clock().timestamp()
+        found = 0
+        for session in await self.sessions.awaiting_recording():
+            since = float((session.pending_recording or {}).get("since", 0))
+            self._expect_recording(session.call_sid, since + self.recording_grace - now)
+            found += 1
+        return found
 
     async def recording_status(self, params: Mapping[str, str]) -> None:
         await self._update_recording(params, "recording-status")
@@ -178,26 +302,95 @@ class CallService:
         await self._update_recording(params, "transcription")
 
     async def _update_recording(self, params: Mapping[str, str], kind: str) -> None:
-        """Fill the recording variable (found by RecordingSid) with what the callback brings."""
+        """Fill the recording variable (found by RecordingSid) with what the callback brings.
+
+        A callback for a recording no variable holds yet is kept on the session and merged
+        when the <Record> action comes; for a call that ended waiting for its recording, it
+        is the recording: it fills the variable and lets `on_hangup` run.
+        """
         call_sid = params.get("CallSid", "")
         async with self.sessions.locked(call_sid):
             session = await self.sessions.load(call_sid)
             if session is None:
                 return
-            sid = params.get("RecordingSid")
+            pending = session.pending_recording
             variables = dict(session.vars)
-            for name, value in variables.items():
-                if isinstance(value, dict) and sid and value.get("sid") == sid:
-                    value = dict(value)
-                    if kind == "transcription":
-                        if params.get("TranscriptionStatus", "completed") == "completed":
-                            value["transcription"] = params.get("TranscriptionText", "")
-                        value["transcription_status"] = params.get("TranscriptionStatus", "")
-                    else:
-                        value["status"] = params.get("RecordingStatus", "")
-                        value["url"] = params.get("RecordingUrl") or value.get("url")
-                        duration = params.get("RecordingDuration", "")
-                        if duration.isdigit():
-                            value["duration"] = int(duration)
-                    variables[name] = value
-            await self.sessions.save(session.evolve(vars=variables), (), [(kind, dict(params))])
+            into = pending["into"] if pending else None
+            if into is not None and not isinstance(variables.get(into), dict):
+                variables[into] = recording_value({})
+                variables[into]["sid"] = params.get("RecordingSid") or None
+            updates = dict(session.recording_updates)
+            if not _merge_recording(variables, params, kind, into) and params.get("RecordingSid"):
+                sid = params["RecordingSid"]
+                updates[sid] = {**updates.get(sid, {}), **_recording_fields(params, kind)}
+            updated = session.evolve(vars=variables, recording_updates=updates)
+            messages: list[Any] = []
+            if _waiting(session):
+                updated, messages = await self._after_call_once(updated)
+            await self.sessions.save(updated, messages, [(kind, dict(params))])
+
+
+def _waiting(session: Session) -> bool:
+    """Whether the ended call's `on_hangup` still waits for its recording."""
+    return bool(session.pending_recording and session.pending_recording.get("waiting"))
+
+
+def _recording_fields(params: Mapping[str, str], kind: str) -> dict[str, Any]:
+    """What a recording or transcription callback (or a <Record> action) adds to the variable."""
+    if kind == "transcription":
+        fields: dict[str, Any] = {"transcription_status": params.get("TranscriptionStatus", "")}
+        if params.get("TranscriptionStatus", "completed") == "completed":
+            fields["transcription"] = params.get("TranscriptionText", "")
+        return fields
+    fields = {}
+    if kind == "recording-status" and params.get("RecordingStatus"):
+        fields["status"] = params["RecordingStatus"]
+    if params.get("RecordingUrl"):
+        fields["url"] = params["RecordingUrl"]
+    duration = params.get("RecordingDuration", "")
+    if duration.isdigit():
+        fields["duration"] = int(duration)
+    return fields
+
+
+def _holds_sid(value: Any, sid: str | None) -> bool:
+    return isinstance(value, dict) and bool(sid) and value.get("sid") == sid
+
+
+def _merge_recording(
+    variables: dict[str, Any], params: Mapping[str, str], kind: str, into: str | None = None
+) -> bool:
+    """Update every variable holding this recording (by RecordingSid); True if one did.
+
+    `into`, the variable of a call that ended waiting for its recording, takes the recording
+    when it holds none yet.
+    """
+    sid = params.get("RecordingSid")
+    if not sid:
+        return False
+    if (
+        into is not None
+        and isinstance(variables.get(into), dict)
+        and not variables[into].get("sid")
+    ):
+        variables[into] = {**variables[into], "sid": sid}
+    found = False
+    for name, value in list(variables.items()):
+        if _holds_sid(value, sid):
+            variables[name] = {**value, **_recording_fields(params, kind)}
+            found = True
+    return found
+
+
+def _apply_early(variables: dict[str, Any], session: Session) -> dict[str, Any]:
+    """Merge the callbacks that came before their variable into it, now that it exists."""
+    for sid, fields in session.recording_updates.items():
+        for name, value in list(variables.items()):
+            if _holds_sid(value, sid):
+                variables[name] = {**value, **fields}
+    return variables
+
+
+def _unmatched(session: Session) -> dict[str, dict[str, Any]]:
+    held = {v.get("sid") for v in session.vars.values() if isinstance(v, dict)}
+    return {sid: f for sid, f in session.recording_updates.items() if sid not in held}

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 
 # Twilio waits 15 s for an answer to a webhook; async node code must have finished well before.
 NODE_TIMEOUT = 12.0
+# All node code of one answer together (a chain may hold several `http` nodes): past this the
+# step is abandoned and the caller hears the apology and `on_error`, which gets ERROR_BUDGET
+# more. 10 + 2 s leaves 3 s of Twilio's 15 for the commit and the network.
+ANSWER_BUDGET = 10.0
+ERROR_BUDGET = 2.0
 
 # Environment variables a flow can never read, even in secret fields: the engine's own keys.
 HIDDEN_ENV_PREFIXES = ("TWILIO_",)
@@ -39,12 +44,17 @@ class Services:
     - `env`: environment variables templates may read as `{{ env.NAME }}` in secret fields.
     - `flows`: where subflows are found; without it a subflow fails the step.
     - `node_timeout`: how long async node code may take before the step fails with an apology.
+    - `answer_budget`: how long all the node code of one answer may take together; past it
+      the step is abandoned (nothing it did is kept) for the apology and `on_error`, which has
+      `error_budget` seconds of its own.
     """
 
     http: Any = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     flows: FlowResolver | None = None
     node_timeout: float = NODE_TIMEOUT
+    answer_budget: float = ANSWER_BUDGET
+    error_budget: float = ERROR_BUDGET
 
 
 def flow_environment(environ: Mapping[str, str]) -> dict[str, str]:

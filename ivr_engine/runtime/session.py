@@ -56,6 +56,13 @@ class Session:
     status: str = ""  # the latest CallStatus Twilio reported
     after_call_done: bool = False
     stack: list[dict[str, Any]] = field(default_factory=list)
+    # The call ended while a `record` node waited for its recording: `{"waiting", "node",
+    # "into", "step", "since"}` (epoch seconds). `on_hangup` waits (`waiting`) for the
+    # recording or a grace period; a recording that comes later still fills `into`.
+    pending_recording: dict[str, Any] | None = None
+    # Recording / transcription callbacks that came before the variable they update: by
+    # RecordingSid, merged once the <Record> action fills the variable.
+    recording_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def evolve(self, **changes: Any) -> Session:
         """A copy with `changes`; every step makes one, so it skips `dataclasses.replace`'s

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,7 +93,8 @@ def new_session(flow: Flow, params: Mapping[str, str]) -> Session:
 class _Step:
     """What one step runs with: the call's root flow, the clock, URLs and services.
 
-    `taken` collects the transitions of the response being built.
+    `taken` collects the transitions of the response being built. `deadline` (event-loop
+    time) is when the answer's node code must be done: one budget for the whole chain.
     """
 
     root: Flow
@@ -101,6 +102,12 @@ class _Step:
     url_prefix: str
     services: Services
     taken: list[Taken] = field(default_factory=list)
+    deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.deadline:
+            budget = self.services.answer_budget
+            object.__setattr__(self, "deadline", asyncio.get_running_loop().time() + budget)
 
 
 async def start_call(
@@ -309,13 +316,20 @@ async def _settle(outcome: Outcome | Awaitable[Outcome], run: _Step) -> Outcome:
     """
     if not inspect.isawaitable(outcome):
         return outcome
+    services = run.services
+    node_deadline = asyncio.get_running_loop().time() + services.node_timeout
     try:
-        async with asyncio.timeout(run.services.node_timeout):
+        async with asyncio.timeout_at(min(node_deadline, run.deadline)):
             return await outcome
     except TimeoutError:
-        raise StepError(
-            f"node code took longer than {run.services.node_timeout:g} s and was stopped"
-        ) from None
+        if node_deadline <= run.deadline:
+            problem = f"node code took longer than {services.node_timeout:g} s and was stopped"
+        else:
+            problem = (
+                f"the answer's node code took longer than {services.answer_budget:g} s in all "
+                "and was stopped (Twilio waits 15 s for an answer)"
+            )
+        raise StepError(problem) from None
 
 
 def _result(
@@ -393,6 +407,9 @@ async def _fail(
     caller that has one. Without any, or when that path fails too, the call hangs up.
     """
     error = f"{type(exc).__name__}: {exc} (call {session.call_sid}, node {node_id!r})"
+    # The failed attempt's time is spent: the error path gets a budget of its own.
+    budget = run.services.error_budget
+    run = replace(run, deadline=asyncio.get_running_loop().time() + budget)
     for depth, (flow, stack, variables) in enumerate(await _levels(run, session)):
         target = flow.on_error
         if not target or target not in flow.nodes or (depth == 0 and node_id == target):

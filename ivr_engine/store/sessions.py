@@ -152,6 +152,14 @@ class SessionStore:
         if messages and self.outbox is not None:
             self.outbox.queued()
 
+    async def awaiting_recording(self) -> list[Session]:
+        """Ended calls whose `on_hangup` still waits for their recording (read at start-up)."""
+        rows = await self.database.fetchall(
+            "SELECT data FROM sessions WHERE ended = 1 AND data LIKE ?",
+            ('%"pending_recording":{"waiting":true%',),
+        )
+        return [Session.from_json(row["data"]) for row in rows]
+
     def _remember(self, session: Session) -> None:
         self._cache[session.call_sid] = session
         self._cache.move_to_end(session.call_sid)

@@ -66,13 +66,20 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.flows = flows
         app.state.database = database
         http = shared_http_client()
-        services = Services(http=http, env=flow_environment(os.environ), flows=flows)
-        app.state.calls = CallService(
+        services = Services(
+            http=http,
+            env=flow_environment(os.environ),
+            flows=flows,
+            answer_budget=settings.answer_budget,
+        )
+        calls = app.state.calls = CallService(
             flows,
             SessionStore(database, outbox),
             url_prefix=settings.public_url or "",
             services=services,
         )
+        calls.recording_grace = settings.recording_grace
+        await calls.resume_pending()
         app.state.inbound = InboundHandler(database, consent, window)
         app.state.message_status = StatusStore(database, consent)
         sender, worker = await _start_worker(settings, outbox, consent, window)
@@ -85,6 +92,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            await calls.close()
             if worker is not None:
                 await worker.stop()
             if sender is not None:

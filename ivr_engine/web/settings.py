@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..messaging.settings import MessagingSettings
+from ..runtime.services import ANSWER_BUDGET
 
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 
@@ -21,6 +22,8 @@ class Settings:
     insecure: bool = False
     max_body: int = DEFAULT_MAX_BODY
     reload_interval: float = 1.0
+    answer_budget: float = ANSWER_BUDGET  # seconds of node code per answer, all nodes together
+    recording_grace: float = 20.0  # how long on_hangup waits for a hung-up voicemail (calls.py)
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
 
     @classmethod
