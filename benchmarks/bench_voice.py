@@ -58,7 +58,12 @@ from ivr_engine.emulator import (  # noqa: E402
     SignedHttp,
     new_session,
 )
-from ivr_engine.emulator.caller import parse_dial_outcomes, parse_keys  # noqa: E402
+from ivr_engine.emulator.caller import (  # noqa: E402
+    Keys,
+    Speech,
+    parse_dial_outcomes,
+    parse_keys,
+)
 
 TOKEN = "bench-token-0123456789abcdef"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -157,6 +162,15 @@ class Scenario:
     inputs: list[Input]
     dials: list[str]
     reference: CallResult | None = None
+    flow: Path = ROOT / "flows" / "acme.yaml"  # served with the other flows of its folder
+    name: str = "acme"
+
+    @property
+    def flow_id(self) -> str:
+        return self.flow.stem
+
+    def url(self, server: Server) -> str:
+        return f"{server.base}/voice/{self.flow_id}"
 
     def caller(self) -> ScriptedCaller:
         return ScriptedCaller(self.inputs, self.dials)
@@ -230,7 +244,7 @@ async def closed_round(
     stats = Round("closed", server.name)
     async with new_session(connections=callers) as session:
         http = SignedHttp(session, TOKEN)
-        url = server.base + "/voice/acme"
+        url = scenario.url(server)
         with Meter(servers, server) as meter:
             deadline = time.perf_counter() + seconds
 
@@ -249,7 +263,7 @@ async def open_round(
     stats = Round("open", server.name)
     async with new_session(connections=512) as session:
         http = SignedHttp(session, TOKEN)
-        url = server.base + "/voice/acme"
+        url = scenario.url(server)
         with Meter(servers, server) as meter:
             start = time.perf_counter() + 0.01
             tasks: list[asyncio.Task[None]] = []
@@ -460,6 +474,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--press", default="1", help="the callers' keys, as for `ivr call`")
     parser.add_argument("--dial", default="busy", help="the dial outcomes, as for `ivr call`")
     parser.add_argument(
+        "--flow",
+        type=Path,
+        default=None,
+        help="the flow file to call (default flows/acme.yaml); the other flows of its folder "
+        "are served too (subflows)",
+    )
+    parser.add_argument(
+        "--script",
+        default=None,
+        help="what each caller does, comma-separated, one item per prompt: keys (`1`, "
+        "`123456#`), `say:words`, `silence`, and `dial:OUTCOME` for the dials (replaces "
+        "--press and --dial)",
+    )
+    parser.add_argument(
+        "--mix",
+        action="store_true",
+        help="measure the default mix of real flows one after another (see MIX) and print "
+        "each path's ratio and the mix's",
+    )
+    parser.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        help="an extra argument for `ivr serve` (repeat it), e.g. --serve-arg=--access-log; "
+        "by default `ivr serve` runs with its default settings",
+    )
+    parser.add_argument(
         "--code", type=Path, default=ROOT, help="the checkout whose `ivr serve` to measure"
     )
     parser.add_argument(
@@ -480,7 +521,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 async def reference_call(ivr: Server, scenario: Scenario) -> CallResult:
     async with new_session() as session:
         return await EmulatedCall(
-            SignedHttp(session, TOKEN), ivr.base + "/voice/acme", scenario.caller()
+            SignedHttp(session, TOKEN), scenario.url(ivr), scenario.caller()
         ).run()
 
 
@@ -493,6 +534,23 @@ def answers_of(call: CallResult) -> dict[str, tuple[int, str]]:
     return answers
 
 
+@dataclass
+class Result:
+    """One path's figures: closed-loop CPU per request of both servers, open-loop ivr latency."""
+
+    name: str
+    requests_per_call: int
+    ivr_cpu: float = math.nan  # ms per request
+    bare_cpu: float = math.nan
+    p99: float = math.nan  # ms, ivr, open loop
+    failed: int = 0
+    calls: int = 0
+
+    @property
+    def ratio(self) -> float:
+        return self.ivr_cpu / self.bare_cpu if self.bare_cpu > 0 else math.nan
+
+
 async def measure(
     args: argparse.Namespace,
     scenario: Scenario,
@@ -500,8 +558,9 @@ async def measure(
     bare: Server,
     echo: Callable[[str], None],
     home: Path,
-) -> None:
+) -> Result:
     servers = (ivr, bare)
+    result = Result(scenario.name, len(scenario.reference.exchanges) if scenario.reference else 0)
     if args.nice:
         # With autogroup scheduling (Linux's default on desktops and here) a nice value only
         # weighs within its session's group; the group's own nice value weighs against the
@@ -530,6 +589,7 @@ async def measure(
                     await closed_round(server, servers, scenario, args.seconds, args.callers)
                 )
         i, b = report(rounds, echo)
+        result.ivr_cpu, result.bare_cpu = i.cpu_per_request, b.cpu_per_request
         if b.cpu_per_request > 0:
             ratio = i.cpu_per_request / b.cpu_per_request
             verdict = f"{ratio:.2f}x (target <= 3x): " + ("met" if ratio <= 3 else "MISSED")
@@ -550,6 +610,7 @@ async def measure(
             for server in servers:
                 rounds.append(await open_round(server, servers, scenario, args.seconds, args.rate))
         i, _ = report(rounds, echo)
+        result.p99, result.failed, result.calls = i.p99, i.failed, i.calls
         ok = i.p99 < 20 and i.failed == 0
         verdicts.append(
             f"open loop at {args.rate:g} calls/s: ivr p99 {i.p99:.2f} ms (target < 20 ms), "
@@ -559,7 +620,84 @@ async def measure(
     for verdict in verdicts:
         echo(verdict)
     if args.py_spy:
-        await profile(ivr, servers, scenario, args, echo, home / "py-spy.txt")
+        await profile(ivr, servers, scenario, args, echo, home / f"py-spy-{scenario.name}.txt")
+    return result
+
+
+# The default mix (`--mix`): the paths real flows take, each measured against its own bare
+# endpoint. acme's default path also carries Twilio's recording-status, transcription and
+# call-status callbacks.
+MIX: list[tuple[str, Path, str]] = [
+    ("acme voicemail + callbacks", ROOT / "flows" / "acme.yaml", "1,dial:busy"),
+    ("acme answered", ROOT / "flows" / "acme.yaml", "1,dial:completed"),
+    (
+        "pharmacy, pattern gather + SMS",
+        ROOT / "benchmarks" / "flows" / "pharmacy.yaml",
+        "1,123456#",
+    ),
+    ("order lookup over http", ROOT / "benchmarks" / "flows" / "lookup.yaml", "12345#"),
+    ("subflow round trip", ROOT / "benchmarks" / "flows" / "account.yaml", "4321"),
+]
+
+
+def parse_script(text: str) -> tuple[list[Input], list[str]]:
+    """`"1,say:sales,dial:busy,silence"` -> the caller's inputs and the dial outcomes."""
+    inputs: list[Input] = []
+    dials: list[str] = []
+    for item in (part.strip() for part in text.split(",")):
+        if item.startswith("dial:"):
+            dials += parse_dial_outcomes(item.removeprefix("dial:"))
+        elif item.startswith("say:"):
+            inputs.append(Speech(item.removeprefix("say:")))
+        elif item in ("", "silence"):
+            inputs.append(Keys(""))
+        else:
+            inputs += parse_keys(item)
+    return inputs, dials
+
+
+def scenarios(args: argparse.Namespace) -> list[Scenario]:
+    if args.mix:
+        chosen = [(name, flow, script) for name, flow, script in MIX]
+    else:
+        flow = args.flow or ROOT / "flows" / "acme.yaml"
+        script = args.script if args.script is not None else None
+        chosen = [(flow.stem, flow, script)]
+    found = []
+    for name, flow, script in chosen:
+        if script is None:
+            inputs, dials = parse_keys(args.press), parse_dial_outcomes(args.dial)
+        else:
+            inputs, dials = parse_script(script)
+        found.append(Scenario(list(inputs), dials, flow=flow.resolve(), name=name))
+    return found
+
+
+def serve_flows(flow: Path, target: Path, api: str) -> None:
+    """Copy the flow's folder (its subflows) into `target`, pointing `API_URL` at `api`."""
+    target.mkdir(exist_ok=True)
+    for source in flow.parent.glob("*.yaml"):
+        (target / source.name).write_text(source.read_text().replace("API_URL", api))
+
+
+def summary(results: Sequence[Result], echo: Callable[[str], None]) -> None:
+    echo("\nthe mix, side by side (server CPU per request, closed loop; p99 at the open-loop rate)")
+    echo(
+        f"  {'path':34} {'req/call':>8} {'ivr ms':>8} {'bare ms':>8} {'ratio':>6} {'p99 ms':>7} {'failed':>7}"
+    )
+    for r in results:
+        echo(
+            f"  {r.name:34} {r.requests_per_call:8d} {r.ivr_cpu:8.3f} {r.bare_cpu:8.3f} "
+            f"{r.ratio:5.2f}x {r.p99:7.2f} {r.failed:3d}/{r.calls}"
+        )
+    ratios = [r.ratio for r in results if not math.isnan(r.ratio)]
+    if ratios:
+        worst = max(ratios)
+        mean = sum(ratios) / len(ratios)
+        echo(
+            f"mix: mean ratio {mean:.2f}x (target <= 2.5x), worst path {worst:.2f}x (target "
+            "<= 3x): " + ("met" if mean <= 2.5 and worst <= 3 else "MISSED")
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -574,33 +712,53 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{version('uvloop')}, httptools {version('httptools')}), starlette "
         f"{version('starlette')}, code {args.code}"
     )
-    scenario = Scenario(parse_keys(args.press), parse_dial_outcomes(args.dial))
+    results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
         home = Path(tmp)
-        (home / "flows").mkdir()
-        shutil.copy(args.code / "flows" / "acme.yaml", home / "flows" / "acme.yaml")
         path = os.pathsep.join(p for p in (str(args.code), os.environ.get("PYTHONPATH")) if p)
         env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PYTHONPATH": path}
-        ivr_port, bare_port = free_port(), free_port()
-        ivr_command = [
-            *(sys.executable, "-m", "ivr_engine", "serve", "--port", str(ivr_port)),
-            *("--flows", str(home / "flows"), "--db", str(home / "ivr.sqlite3")),
-            *("--log-level", "warning"),
+        api_port = free_port()
+        api_command = [sys.executable, str(ROOT / "benchmarks" / "api_server.py")]
+        api_command += ["--port", str(api_port)]
+        with run_server("api", api_command, api_port, env, home / "api.log") as api:
+            for n, scenario in enumerate(scenarios(args)):
+                run_home = home / f"path{n}"
+                run_home.mkdir()
+                serve_flows(scenario.flow, run_home / "flows", api.base)
+                if len(results) or args.mix:
+                    echo(
+                        f"\n=== {scenario.name} ({scenario.flow.relative_to(ROOT) if scenario.flow.is_relative_to(ROOT) else scenario.flow})"
+                    )
+                results.append(uvloop.run(measure_path(args, scenario, env, run_home, echo)))
+    if args.mix:
+        summary(results, echo)
+
+
+async def measure_path(
+    args: argparse.Namespace,
+    scenario: Scenario,
+    env: dict[str, str],
+    home: Path,
+    echo: Callable[[str], None],
+) -> Result:
+    ivr_port, bare_port = free_port(), free_port()
+    ivr_command = [
+        *(sys.executable, "-m", "ivr_engine", "serve", "--port", str(ivr_port)),
+        *("--flows", str(home / "flows"), "--db", str(home / "ivr.sqlite3")),
+        *args.serve_arg,
+    ]
+    with run_server("ivr", ivr_command, ivr_port, env, home / "ivr.log") as ivr:
+        scenario.reference = await reference_call(ivr, scenario)
+        echo(f"each call: {' / '.join(scenario.reference.heard)}")
+        exchanges = scenario.reference.exchanges
+        echo(f"  = {len(exchanges)} requests: " + ", ".join(e.request.purpose for e in exchanges))
+        (home / "answers.json").write_text(json.dumps(answers_of(scenario.reference)))
+        bare_command = [
+            *(sys.executable, str(ROOT / "benchmarks" / "bare_server.py")),
+            *("--port", str(bare_port), "--answers", str(home / "answers.json")),
         ]
-        with run_server("ivr", ivr_command, ivr_port, env, home / "ivr.log") as ivr:
-            scenario.reference = uvloop.run(reference_call(ivr, scenario))
-            echo(f"each call: {' / '.join(scenario.reference.heard)}")
-            exchanges = scenario.reference.exchanges
-            echo(
-                f"  = {len(exchanges)} requests: " + ", ".join(e.request.purpose for e in exchanges)
-            )
-            (home / "answers.json").write_text(json.dumps(answers_of(scenario.reference)))
-            bare_command = [
-                *(sys.executable, str(ROOT / "benchmarks" / "bare_server.py")),
-                *("--port", str(bare_port), "--answers", str(home / "answers.json")),
-            ]
-            with run_server("bare", bare_command, bare_port, env, home / "bare.log") as bare:
-                uvloop.run(measure(args, scenario, ivr, bare, echo, home))
+        with run_server("bare", bare_command, bare_port, env, home / "bare.log") as bare:
+            return await measure(args, scenario, ivr, bare, echo, home)
 
 
 if __name__ == "__main__":

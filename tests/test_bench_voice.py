@@ -59,3 +59,32 @@ def test_a_ratio_to_a_zero_bare_figure_is_not_a_crash() -> None:
 
     assert times(0.3, 0.1, 2) == "3.00x"
     assert times(0.3, 0.0, 2) == "n/a"
+
+
+def test_a_script_names_keys_words_silence_and_dial_outcomes() -> None:
+    from benchmarks.bench_voice import parse_script
+    from ivr_engine.emulator.caller import Keys, Speech
+
+    assert parse_script("1,123456#,say:sales please,silence,dial:busy") == (
+        [Keys("1"), Keys("123456#"), Speech("sales please"), Keys("")],
+        ["busy"],
+    )
+
+
+def test_any_flow_and_script_can_be_measured_here_the_pharmacy_path_with_its_sms() -> None:
+    done = subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "benchmarks" / "bench_voice.py")),
+            *("--flow", str(ROOT / "benchmarks" / "flows" / "pharmacy.yaml")),
+            *("--script", "1,123456#", "--seconds", "0.3", "--warmup", "0.1"),
+            *("--rounds", "1", "--callers", "2", "--rate", "20", "--modes", "closed"),
+        ],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pressed 123456#" in done.stdout
+    assert "Prescription 1 2 3 4 5 6 will be ready tomorrow" in done.stdout
+    assert "= 4 requests: incoming call, gather, gather, call status callback" in done.stdout
