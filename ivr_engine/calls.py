@@ -33,6 +33,7 @@ from .runtime.effects import OutboundMessage
 from .runtime.services import Services
 from .runtime.step import apology
 from .store.sessions import SessionStore
+from .twilio_fields import whole_number
 
 log = logging.getLogger("ivr_engine.calls")
 
@@ -155,8 +156,9 @@ class CallService:
             ended = status in ENDED_STATUSES
             call = dict(session.call)
             call["status"] = status
-            if params.get("CallDuration", "").isdigit():
-                call["duration"] = int(params["CallDuration"])
+            duration = whole_number(params.get("CallDuration"))
+            if duration is not None:
+                call["duration"] = duration
             updated = (session.unwound() if ended else session).evolve(
                 status=status,
                 call=call,
@@ -196,8 +198,8 @@ class CallService:
                     else:
                         value["status"] = params.get("RecordingStatus", "")
                         value["url"] = params.get("RecordingUrl") or value.get("url")
-                        duration = params.get("RecordingDuration", "")
-                        if duration.isdigit():
-                            value["duration"] = int(duration)
+                        duration = whole_number(params.get("RecordingDuration"))
+                        if duration is not None:
+                            value["duration"] = duration
                     variables[name] = value
             await self.sessions.save(session.evolve(vars=variables), (), [(kind, dict(params))])

@@ -10,6 +10,9 @@ from pathlib import Path
 from ..messaging.settings import MessagingSettings
 
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
+# A webhook's body arrives in milliseconds; one still missing after this is cut off or held
+# back on purpose, and waiting longer only ties up a connection (Twilio gives up at 15 s).
+DEFAULT_BODY_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Settings:
     public_url: str | None = None  # e.g. https://ivr.example.com behind a proxy or tunnel
     insecure: bool = False
     max_body: int = DEFAULT_MAX_BODY
+    body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds for the whole body to arrive
     reload_interval: float = 1.0
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
 
