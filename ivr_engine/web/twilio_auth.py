@@ -12,7 +12,6 @@ the URL with and without the default port.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 from urllib.parse import unquote
@@ -21,6 +20,7 @@ from starlette.types import Receive, Scope
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from ..twilio_fields import whole_number
+from .body_timer import BodyTimer
 from .responses import Answer, plain
 from .settings import Settings
 
@@ -117,6 +117,7 @@ class SignatureCheck:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.validator = RequestValidator(settings.auth_token) if settings.auth_token else None
+        self.timer = BodyTimer(settings.body_timeout)
 
     async def admit(self, scope: Scope, receive: Receive) -> FormParams | Answer:
         """The request's checked parameters, or the answer that refuses it (400, 403, 408).
@@ -153,20 +154,23 @@ class SignatureCheck:
                 if length is not None and length > self.settings.max_body:
                     return TOO_LARGE
         chunks: list[bytes] = []
-        size = 0
+
+        async def read() -> Answer | None:
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return CUT_OFF
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.settings.max_body:
+                    return TOO_LARGE
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return None
+
         try:
-            async with asyncio.timeout(self.settings.body_timeout):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        return CUT_OFF
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.settings.max_body:
-                        return TOO_LARGE
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        break
+            refused = await self.timer.run(read)
         except TimeoutError:
             log.warning(
                 "rejected %s %s: the body did not arrive within %s s",
@@ -175,7 +179,7 @@ class SignatureCheck:
                 self.settings.body_timeout,
             )
             return TIMED_OUT
-        return b"".join(chunks)
+        return refused or b"".join(chunks)
 
     def public_url(self, scope: Scope, host: str | None = None) -> str:
         """The URL Twilio called: the configured public base + path + query, else the request's own."""
