@@ -13,9 +13,9 @@ MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER, and so any id or count we store
 _MAX_DIGITS = len(str(MAX_INTEGER))
 
 
-def whole_number(text: str | bytes | None, maximum: int = MAX_INTEGER) -> int | None:
-    """The non-negative integer `text` spells in ASCII digits (spaces around allowed), if
-    it spells one no larger than `maximum`; otherwise None."""
+def whole_number(text: str | bytes | None) -> int | None:
+    """The non-negative integer `text` spells in ASCII digits (spaces around allowed), if it
+    spells one no larger than `MAX_INTEGER`; otherwise None."""
     if not text:
         return None
     if isinstance(text, bytes):
@@ -24,4 +24,4 @@ def whole_number(text: str | bytes | None, maximum: int = MAX_INTEGER) -> int | 
     if not text or len(text) > _MAX_DIGITS or not text.isascii() or not text.isdigit():
         return None
     value = int(text)
-    return value if value <= maximum else None
+    return value if value <= MAX_INTEGER else None

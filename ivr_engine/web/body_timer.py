@@ -40,11 +40,11 @@ class BodyTimer:
         except asyncio.CancelledError:
             if task not in self._expired:
                 raise
-            self._expired.discard(task)
             task.uncancel()
             raise TimeoutError(f"not read within {self.limit} s") from None
         finally:
             del self._reading[task]
+            self._expired.discard(task)
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()

@@ -265,6 +265,19 @@ def test_a_body_shorter_than_its_content_length_gets_408_and_the_connection_is_c
     assert query(settings, "SELECT count(*) FROM sessions") == [(0,)]
 
 
+def test_a_body_that_arrives_slowly_but_in_time_is_read(impatient_port: int) -> None:
+    with Connection(impatient_port) as connection:
+        connection.send_raw(
+            b"POST /voice/acme HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\nCallSid"
+        )
+        time.sleep(0.3)  # of the 0.5 s allowed
+        connection.send_raw(b"=CA1")
+        reply = connection.read_reply()
+        assert (reply.status, reply.closes) == (403, False)  # read whole, then refused: unsigned
+        assert healthy(connection)
+
+
 def test_a_cut_chunked_body_gets_408_and_the_connection_is_closed(impatient_port: int) -> None:
     with Connection(impatient_port) as connection:
         connection.send_raw(
