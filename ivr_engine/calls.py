@@ -36,6 +36,7 @@ from .runtime.effects import OutboundMessage
 from .runtime.services import Services
 from .runtime.step import apology
 from .store.sessions import SessionStore
+from .twilio_fields import whole_number
 
 log = logging.getLogger("ivr_engine.calls")
 
@@ -177,8 +178,9 @@ class CallService:
             ended = status in ENDED_STATUSES
             call = dict(session.call)
             call["status"] = status
-            if params.get("CallDuration", "").isdigit():
-                call["duration"] = int(params["CallDuration"])
+            duration = whole_number(params.get("CallDuration"))
+            if duration is not None:
+                call["duration"] = duration
             pending = None
             if ended and not session.ended:
                 pending = await self._recording_in_flight(session)
@@ -347,9 +349,9 @@ def _recording_fields(params: Mapping[str, str], kind: str) -> dict[str, Any]:
         fields["status"] = params["RecordingStatus"]
     if params.get("RecordingUrl"):
         fields["url"] = params["RecordingUrl"]
-    duration = params.get("RecordingDuration", "")
-    if duration.isdigit():
-        fields["duration"] = int(duration)
+    duration = whole_number(params.get("RecordingDuration"))
+    if duration is not None:
+        fields["duration"] = duration
     return fields
 
 

@@ -5,6 +5,14 @@ and the other way round). Twilio enforces STOP for SMS itself (error 21610 on se
 WhatsApp the application must keep the list; keeping both lets the worker skip a message
 without spending a request on it. Opt-out and opt-in are one upsert statement, so even two
 changes committed in the same batch land in the order they were made.
+
+A change is applied once per message: Twilio repeats a webhook it thinks we missed, and a
+repeated START from before a later STOP must not subscribe the number again. The upsert runs
+only while no change of that MessageSid is recorded, and the record follows it in the same
+transaction, so a repeat is a no-op however the writes are batched.
+
+The keywords are Twilio's defaults, matched as Twilio matches them (the whole message is the
+one word, in any case), so that our list and Twilio's never disagree about a number.
 """
 
 from __future__ import annotations
@@ -13,13 +21,18 @@ from dataclasses import dataclass
 
 from ..store.database import Database, Write
 
-OPT_OUT_WORDS = frozenset({"STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN_WORDS = frozenset({"START", "UNSTOP", "SUBSCRIBE"})
-OPT_OUT, OPT_IN = "opt-out", "opt-in"
+OPT_OUT_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+OPT_OUT, OPT_IN, HELP = "opt-out", "opt-in", "help"
 
+# ?5 is the MessageSid: NULL (a change not caused by one message) is always applied.
 SET_CONSENT = """
 INSERT INTO suppressions (number, channel, active, source, since)
-VALUES (?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+SELECT ?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE NOT EXISTS (SELECT 1 FROM consent_events WHERE message_sid = ?5)
 ON CONFLICT (number, channel) DO UPDATE SET
     active = excluded.active, source = excluded.source, since = excluded.since
 """
@@ -30,12 +43,18 @@ ON CONFLICT (message_sid) DO NOTHING
 
 
 def keyword(body: str) -> str | None:
-    """`OPT_OUT`, `OPT_IN` or None for a message body; case and spaces do not matter."""
-    word = "".join(body.split()).upper()
+    """`OPT_OUT`, `OPT_IN`, `HELP` or None for a message body.
+
+    Only a message that is one of the words counts ("STOP PLEASE" does not), in any case and
+    with spaces around it, as Twilio counts it.
+    """
+    word = body.strip().upper()
     if word in OPT_OUT_WORDS:
         return OPT_OUT
     if word in OPT_IN_WORDS:
         return OPT_IN
+    if word in HELP_WORDS:
+        return HELP
     return None
 
 
@@ -61,11 +80,18 @@ class ConsentStore:
         )
         return Suppression(number, channel, row["source"], row["since"]) if row else None
 
+    async def seen(self, message_sid: str) -> bool:
+        """Whether the consent change of this message is already recorded."""
+        row = await self.database.fetchone(
+            "SELECT 1 FROM consent_events WHERE message_sid = ?", (message_sid,)
+        )
+        return row is not None
+
     async def change(
         self, number: str, channel: str, action: str, source: str, message_sid: str | None = None
     ) -> None:
         """Record an opt-out or opt-in; a webhook Twilio repeats (same MessageSid) counts once."""
         await self.database.write(
-            Write(SET_CONSENT, (number, channel, int(action == OPT_OUT), source)),
+            Write(SET_CONSENT, (number, channel, int(action == OPT_OUT), source, message_sid)),
             Write(RECORD_CHANGE, (number, channel, action, source, message_sid)),
         )

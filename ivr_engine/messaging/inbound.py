@@ -3,22 +3,29 @@
 Only what the outbox needs is kept: a WhatsApp message opens that number's 24-hour window,
 and STOP / START words change consent. For SMS, Twilio's own opt-out handling already answers
 the keyword (a reply of ours would be a second one), so the answer is empty; for WhatsApp,
-where Twilio does not, we confirm in one short line.
+where Twilio does not, we confirm in one short line (and answer HELP / INFO).
+
+Twilio repeats a webhook it believes we missed. A repeat (same MessageSid) changes nothing and
+is not confirmed again: deliveries of one MessageSid are handled one at a time, and one whose
+change is already recorded gets an empty answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..store.database import Database
 from .addresses import WHATSAPP, bare_number
-from .consent import OPT_IN, OPT_OUT, ConsentStore, keyword
+from .consent import HELP, OPT_IN, OPT_OUT, ConsentStore, keyword
 from .window import WindowStore
 
 CONFIRMATIONS = {
     OPT_OUT: "You will not get more messages from us here. Reply START to subscribe again.",
     OPT_IN: "You will get messages from us here again. Reply STOP to unsubscribe.",
+    HELP: "Reply STOP to unsubscribe, START to get messages from us here again.",
 }
 
 
@@ -34,9 +41,24 @@ class InboundHandler:
         self.consent = consent
         self.window = window
         self.clock = clock
+        self._handling: dict[str, list[Any]] = {}  # MessageSid -> [lock, users]
 
     async def handle(self, params: Mapping[str, str]) -> str | None:
         """Record what the message means for us; return the reply to send, if any."""
+        sid = params.get("MessageSid") or None
+        if sid is None:
+            return await self._handle(params, None)
+        entry = self._handling.setdefault(sid, [asyncio.Lock(), 0])
+        entry[1] += 1  # deliveries of this MessageSid running or waiting
+        try:
+            async with entry[0]:
+                return await self._handle(params, sid)
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._handling[sid]
+
+    async def _handle(self, params: Mapping[str, str], sid: str | None) -> str | None:
         sender = params["From"]
         channel = "whatsapp" if sender.startswith(WHATSAPP) else "sms"
         number = bare_number(sender)
@@ -46,8 +68,9 @@ class InboundHandler:
         action = keyword(body)
         if action is None:
             return None
-        word = "".join(body.split()).upper()
-        await self.consent.change(
-            number, channel, action, f"replied {word}", params.get("MessageSid") or None
-        )
+        if action != HELP:
+            if sid is not None and await self.consent.seen(sid):
+                return None  # a repeat: applied and confirmed the first time
+            word = body.strip().upper()
+            await self.consent.change(number, channel, action, f"replied {word}", sid)
         return CONFIRMATIONS[action] if channel == "whatsapp" else None

@@ -75,8 +75,8 @@ class StatusStore:
         if code == OPTED_OUT_CODE and params.get("To"):
             to = params["To"]
             channel = "whatsapp" if to.startswith("whatsapp:") else "sms"
-            await self.consent.change(
-                bare_number(to), channel, OPT_OUT, f"Twilio error 21610 on message {sid}"
+            await self.consent.change(  # once: a repeated callback must not undo a later START
+                bare_number(to), channel, OPT_OUT, f"Twilio error 21610 on message {sid}", sid
             )
 
     async def delivery(self, sid: str) -> str:

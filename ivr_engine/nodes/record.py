@@ -12,14 +12,14 @@ from ..node import Goto, Node, Outcome, Transition, Wait
 from ..runtime.context import StepContext
 from ..runtime.events import Event, EventKind
 from ..schema import builtin_node_schema
+from ..twilio_fields import whole_number
 
 
 def recording_value(params: dict[str, str] | Any) -> dict[str, Any]:
-    duration = params.get("RecordingDuration", "")
     return {
         "url": params.get("RecordingUrl") or None,
         "sid": params.get("RecordingSid") or None,
-        "duration": int(duration) if duration.isdigit() else 0,
+        "duration": whole_number(params.get("RecordingDuration")) or 0,
         "transcription": None,
     }
 

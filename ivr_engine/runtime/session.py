@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import json_text
 from ..templates import CALL_FIELDS
+from ..twilio_fields import whole_number
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,7 @@ class CallInfo:
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> CallInfo:
         data: dict[str, Any] = {name: params.get(key, "") for key, name in CALL_FIELDS.items()}
-        duration = str(data["duration"])
-        data["duration"] = int(duration) if duration.isdigit() else 0
+        data["duration"] = whole_number(str(data["duration"])) or 0
         return cls(data)
 
 

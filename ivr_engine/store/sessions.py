@@ -31,7 +31,17 @@ INSERT INTO outbox (idempotency_key, call_sid, flow_id, node_id, channel, recipi
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (idempotency_key) DO NOTHING
 """
-RECORD_EVENT = "INSERT INTO call_events (call_sid, kind, data) VALUES (?, ?, ?)"
+# Twilio repeats callbacks: an event already recorded for the call (the same CallStatus and
+# SequenceNumber, or else the very same parameters) is not recorded again.
+RECORD_EVENT = """
+INSERT INTO call_events (call_sid, kind, data)
+SELECT ?1, ?2, ?3 WHERE NOT EXISTS (
+    SELECT 1 FROM call_events WHERE call_sid = ?1 AND kind = ?2 AND (
+        data = ?3 OR (
+            json_extract(?3, '$.SequenceNumber') IS NOT NULL
+            AND json_extract(data, '$.SequenceNumber') = json_extract(?3, '$.SequenceNumber')
+            AND json_extract(data, '$.CallStatus') IS json_extract(?3, '$.CallStatus'))))
+"""
 
 CACHE_SIZE = 10_000
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from starlette.types import Scope
 from twilio.twiml.messaging_response import MessagingResponse
 
+from ..twilio_fields import whole_number
 from .responses import Answer, no_content, plain, twiml
 from .webhooks import Webhook
 
@@ -39,9 +40,9 @@ async def message_status(scope: Scope, params: Mapping[str, str]) -> Answer:
         return plain(400, "missing MessageSid or MessageStatus")
     # the outbox row, in the StatusCallback URL the worker gave Twilio
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    row = (query.get("outbox") or [""])[0]
+    row = whole_number((query.get("outbox") or [""])[0])  # None: link by MessageSid alone
     try:
-        await scope["app"].state.message_status.record(params, int(row) if row.isdigit() else None)
+        await scope["app"].state.message_status.record(params, row)
     except Exception:
         log.exception("message %s: recording its status failed", params.get("MessageSid"))
         return plain(503, "temporarily unavailable")

@@ -13,20 +13,34 @@ TWIML = b"text/xml; charset=utf-8"
 TEXT = b"text/plain; charset=utf-8"
 
 
+CLOSE = ((b"connection", b"close"),)
+
+
 class Answer:
     """A status, a body and its type; `send` writes them as an ASGI response."""
 
-    __slots__ = ("body", "content_type", "status")
+    __slots__ = ("body", "content_type", "headers", "status")
 
-    def __init__(self, status: int, body: bytes = b"", content_type: bytes | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: bytes | None = None,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
         self.status = status
         self.body = body
         self.content_type = content_type
+        self.headers = headers
+
+    def closing(self) -> Answer:
+        """This answer with `Connection: close`: the server ends the connection after it."""
+        return Answer(self.status, self.body, self.content_type, (*self.headers, *CLOSE))
 
     async def send(
         self, send: Send, *, extra_headers: tuple[tuple[bytes, bytes], ...] = ()
     ) -> None:
-        headers = list(extra_headers)
+        headers = [*self.headers, *extra_headers]
         if self.status >= 200 and self.status not in (204, 304):  # these have no body at all
             headers.append((b"content-length", str(len(self.body)).encode()))
         if self.content_type is not None:

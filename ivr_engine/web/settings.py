@@ -11,6 +11,9 @@ from ..messaging.settings import MessagingSettings
 from ..runtime.services import ANSWER_BUDGET
 
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
+# A webhook's body arrives in milliseconds; one still missing after this is cut off or held
+# back on purpose, and waiting longer only ties up a connection (Twilio gives up at 15 s).
+DEFAULT_BODY_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class Settings:
     public_url: str | None = None  # e.g. https://ivr.example.com behind a proxy or tunnel
     insecure: bool = False
     max_body: int = DEFAULT_MAX_BODY
+    body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds for the whole body to arrive
     reload_interval: float = 1.0
     answer_budget: float = ANSWER_BUDGET  # seconds of node code per answer, all nodes together
     recording_grace: float = 20.0  # how long on_hangup waits for a hung-up voicemail (calls.py)

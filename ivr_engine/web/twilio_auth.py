@@ -3,7 +3,7 @@
 It reads the (bounded) form body once, checks `X-Twilio-Signature` against the URL Twilio
 called (rebuilt from `IVR_PUBLIC_URL` when set, for proxies and tunnels), and gives back the
 parsed parameters. A forged or missing signature gets 403 and nothing else runs; an
-oversized or unreadable body gets 400.
+oversized or unreadable body gets 400, and one that does not arrive in time 408.
 
 The check first computes the signature for the exact URL with the SDK's `compute_signature`
 (one HMAC) and only on mismatch falls back to `RequestValidator.validate`, which also tries
@@ -16,13 +16,19 @@ import hmac
 import logging
 from urllib.parse import unquote
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive, Scope
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from .responses import plain
+from ..twilio_fields import whole_number
+from .body_timer import BodyTimer
+from .responses import Answer, plain
 from .settings import Settings
 
 log = logging.getLogger("ivr_engine.web")
+
+TOO_LARGE = plain(400, "request body too large").closing()
+CUT_OFF = plain(400, "request body cut off").closing()
+TIMED_OUT = plain(408, "request body not received in time").closing()
 
 
 class FormParams(dict[str, str]):
@@ -111,62 +117,74 @@ class SignatureCheck:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.validator = RequestValidator(settings.auth_token) if settings.auth_token else None
+        self.timer = BodyTimer(settings.body_timeout)
 
-    async def admit(self, scope: Scope, receive: Receive, send: Send) -> FormParams | None:
-        """The request's checked parameters; or None, once it has been answered 400 or 403.
+    async def admit(self, scope: Scope, receive: Receive) -> FormParams | Answer:
+        """The request's checked parameters, or the answer that refuses it (400, 403, 408).
 
         POST parameters come from the form body; a GET's from its query string (Twilio signs
-        the whole URL of a GET, with no parameters).
+        the whole URL of a GET, with no parameters). A refusal sent before the body was read
+        to its end closes the connection: what is left of that body cannot be trusted to be
+        skipped as the next request.
         """
         body = await self._read_body(scope, receive)
-        if body is None:
-            await plain(400, "request body too large").send(send)
-            return None
+        if isinstance(body, Answer):
+            return body
         try:
             params = parse_form(body) if scope["method"] == "POST" else FormParams()
         except UnicodeDecodeError:
-            await plain(400, "request body is not form-encoded UTF-8").send(send)
-            return None
+            return plain(400, "request body is not form-encoded UTF-8")
         if not self._signed(scope, _Headers(scope), params):
             log.warning(
                 "rejected %s %s: bad or missing X-Twilio-Signature", scope["method"], scope["path"]
             )
-            await plain(403, "invalid Twilio signature").send(send)
-            return None
+            return plain(403, "invalid Twilio signature")
         if scope["method"] != "POST":
             try:
                 params = parse_form(scope.get("query_string", b""))
             except UnicodeDecodeError:
-                await plain(400, "query string is not UTF-8").send(send)
-                return None
+                return plain(400, "query string is not UTF-8")
         return params
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | Answer:
+        """The whole body, or why not: too large, cut off, or not sent within `body_timeout`."""
         for name, value in scope.get("headers", ()):
-            if (
-                name == b"content-length"
-                and value.isdigit()
-                and int(value) > self.settings.max_body
-            ):
-                return None
+            if name == b"content-length":
+                length = whole_number(value)
+                if length is not None and length > self.settings.max_body:
+                    return TOO_LARGE
         chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.settings.max_body:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
+
+        async def read() -> Answer | None:
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return CUT_OFF
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.settings.max_body:
+                    return TOO_LARGE
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return None
+
+        try:
+            refused = await self.timer.run(read)
+        except TimeoutError:
+            log.warning(
+                "rejected %s %s: the body did not arrive within %s s",
+                scope["method"],
+                scope["path"],
+                self.settings.body_timeout,
+            )
+            return TIMED_OUT
+        return refused or b"".join(chunks)
 
     def public_url(self, scope: Scope, host: str | None = None) -> str:
         """The URL Twilio called: the configured public base + path + query, else the request's own."""
-        path = scope.get("root_path", "") + scope["path"]
+        raw = scope.get("raw_path")  # as the client sent it: Twilio signs the escaped URL
+        path = raw.decode("latin-1") if raw else scope.get("root_path", "") + scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         suffix = path + (f"?{query}" if query else "")
         if self.settings.public_url:
@@ -181,8 +199,8 @@ class SignatureCheck:
     def _signed(self, scope: Scope, headers: _Headers, params: FormParams) -> bool:
         if self.validator is None:
             return self.settings.insecure
-        if not headers.signature:
-            return False
+        if not headers.signature or not headers.signature.isascii():
+            return False  # a signature is base64: anything else cannot match any HMAC
         signature = headers.signature
         algorithm = get_signature_algorithm(headers.signature_settings)
         url = self.public_url(scope, headers.host)

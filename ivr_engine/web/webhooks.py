@@ -7,20 +7,33 @@ their segments, and answering with two ASGI messages, skips Starlette's router, 
 middleware and request/response objects, which a webhook never needs and which were about a
 tenth of a step's CPU. Everything else (`/healthz`, unknown paths outside Twilio's) goes on
 to the Starlette app.
+
+Nothing Twilio-facing answers 500. Whatever raises unexpectedly, anywhere in here (reading
+the body, rebuilding the URL from a malformed Host header, a handler), is logged once and
+answered in one place: a voice webhook whose signature was checked hears the apology in
+TwiML, anything else gets 400; both with `Connection: close`, since after an exception
+nothing says the rest of the request was read. Twilio never hears "an application error".
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .responses import Answer, plain
+from ..calls import apology_twiml
+from ..twilio_fields import whole_number
+from .responses import TEXT, Answer, plain, twiml
 from .settings import Settings
 from .twilio_auth import FormParams, SignatureCheck
 
+log = logging.getLogger("ivr_engine.web")
+
 TWILIO_PREFIXES = ("/voice/", "/status/", "/messaging/")
+VOICE_PREFIX = "/voice/"
+BAD_REQUEST = plain(400, "bad request").closing()
 
 Handler = Callable[[Scope, FormParams], Awaitable[Answer]]
 
@@ -28,7 +41,8 @@ Handler = Callable[[Scope, FormParams], Awaitable[Answer]]
 class Webhook:
     """One Twilio-facing endpoint: a path like `/voice/{flow_id}/step/{step:int}/{kind}`.
 
-    A `{name}` segment matches any non-empty segment, `{name:int}` only digits; the values
+    A `{name}` segment matches any non-empty segment, `{name:int}` only ASCII digits (as
+    `twilio_fields.whole_number` reads them: `²` is not a step); the values
     reach the handler in `scope["path_params"]`, as Starlette would put them.
     """
 
@@ -56,9 +70,10 @@ class Webhook:
                 if part != text:
                     return None
             elif as_int:
-                if not part.isdigit():
+                number = whole_number(part)
+                if number is None or part != part.strip():
                     return None
-                found[name] = int(part)
+                found[name] = number
             elif not part:
                 return None
             else:
@@ -78,20 +93,33 @@ class TwilioWebhooks:
         if scope["type"] != "http" or not scope["path"].startswith(TWILIO_PREFIXES):
             await self.app(scope, receive, send)
             return
-        params = await self.check.admit(scope, receive, send)
-        if params is None:  # answered 400 or 403: nothing else runs
-            return
+        admitted: FormParams | Answer | None = None
+        try:
+            admitted = await self.check.admit(scope, receive)
+            if isinstance(admitted, Answer):  # refused (400, 403, 408): nothing else runs
+                answer = admitted
+            else:
+                answer = await self._dispatch(scope, admitted)
+        except Exception:
+            answer = self._failed(scope, signed=isinstance(admitted, FormParams))
+        await answer.send(send)
+
+    async def _dispatch(self, scope: Scope, params: FormParams) -> Answer:
         parts = scope["path"][1:].split("/")
         for webhook in self.webhooks:
             path_params = webhook.match(parts)
             if path_params is None:
                 continue
             if scope["method"] not in webhook.methods:
-                answer = plain(405, "Method Not Allowed")
-                await answer.send(send, extra_headers=((b"allow", webhook.allow),))
-                return
+                return Answer(405, b"Method Not Allowed", TEXT, ((b"allow", webhook.allow),))
             scope["path_params"] = path_params
-            answer = await webhook.handler(scope, params)
-            await answer.send(send)
-            return
-        await plain(404, "Not Found").send(send)
+            return await webhook.handler(scope, params)
+        return plain(404, "Not Found")
+
+    def _failed(self, scope: Scope, *, signed: bool) -> Answer:
+        """The one answer to an unexpected exception: logged, never a 500."""
+        path = scope.get("path", "")
+        log.exception("%s %s failed unexpectedly", scope.get("method"), path)
+        if signed and path.startswith(VOICE_PREFIX):
+            return twiml(apology_twiml()).closing()
+        return BAD_REQUEST

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from ivr_engine.messaging.consent import OPT_IN, OPT_OUT, keyword
+from ivr_engine.messaging.consent import HELP, OPT_IN, OPT_OUT, keyword
 from ivr_engine.web import Settings
 from tests.conftest import Twilio
 from tests.messaging.conftest import CALLER, rows, settled, text, wait_until
@@ -31,16 +31,23 @@ def consent_events(settings: Settings) -> list[tuple[str, str, str, str]]:
         ("Unsubscribe", OPT_OUT),
         ("cancel\n", OPT_OUT),
         ("End", OPT_OUT),
-        ("q u i t", OPT_OUT),
+        ("StopAll", OPT_OUT),
+        ("revoke", OPT_OUT),
+        ("OPTOUT", OPT_OUT),
         ("START", OPT_IN),
         ("unstop", OPT_IN),
-        (" Subscribe", OPT_IN),
+        (" Yes", OPT_IN),
+        ("help", HELP),
+        ("Info ", HELP),
+        ("q u i t", None),  # Twilio counts only a message that is one word
+        ("stop all", None),
+        ("Subscribe", None),  # not one of Twilio's opt-in words
         ("stop please", None),
         ("Hello", None),
         ("", None),
     ],
 )
-def test_keywords_are_recognised_whatever_their_case_and_spacing(
+def test_keywords_are_twilios_recognised_whatever_their_case_and_surrounding_spaces(
     body: str, expected: str | None
 ) -> None:
     assert keyword(body) == expected

@@ -20,6 +20,10 @@ async def _never(scope, params):  # type: ignore[no-untyped-def]
     [
         ("voice/acme/step/3/input", {"flow_id": "acme", "step": 3, "kind": "input"}),
         ("voice/acme/step/x/input", None),  # the step is a number
+        ("voice/acme/step/²/input", None),  # a digit for str.isdigit(), not for int()
+        ("voice/acme/step/٣/input", None),  # a digit for int(), but not an ASCII one
+        ("voice/acme/step/-1/input", None),
+        pytest.param("voice/acme/step/" + "9" * 5000 + "/input", None, id="5000-digit step"),
         ("voice//step/3/input", None),  # a flow id is never empty
         ("voice/acme/step/3", None),
         ("voice/acme/step/3/input/more", None),
