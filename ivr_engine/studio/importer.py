@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,28 @@ class ImportResult:
     voice: bool
 
 
-def import_studio(text: str, source: str = "flow.json", name: str | None = None) -> ImportResult:
+def import_studio(
+    text: str,
+    source: str = "flow.json",
+    name: str | None = None,
+    *,
+    subflow: bool = False,
+    subflows: Mapping[str, str] | None = None,
+    beside: Mapping[str, str] | None = None,
+) -> ImportResult:
+    """Import one Studio flow.
+
+    `subflow`: the flow is run by another one (its ends return instead of hanging up);
+    `subflows`: Studio flow SID -> the flow name it was imported as; `beside`: flow name ->
+    YAML text of flows that will sit beside this one (so a subflow reference validates).
+    """
     flow = read_studio(text, source)
     report = Report(source)
-    builder = Builder(flow, report)
+    builder = Builder(flow, report, subflow=subflow, subflow_names=dict(subflows or {}))
     builder.build()
     trigger = flow.trigger
-    start = next((trigger.next(e) for e in VOICE_TRIGGERS if trigger.next(e)), None)
+    events = ("incomingParent", *VOICE_TRIGGERS) if subflow else VOICE_TRIGGERS
+    start = next((trigger.next(e) for e in events if trigger.next(e)), None)
     voice = start is not None
     if start is None:
         start = trigger.next("incomingMessage") or trigger.next("incomingConversationMessage")
@@ -78,13 +94,15 @@ def import_studio(text: str, source: str = "flow.json", name: str | None = None)
     ]
     yaml_text = write_flow(header, settings, builder.nodes.values())
     flow_name = name or _flow_name(source)
-    report.validation = validate_text(yaml_text, flow_name)
+    report.validation = validate_text(yaml_text, flow_name, beside or {})
     return ImportResult(flow_name, yaml_text, report, voice)
 
 
-def validate_text(yaml_text: str, name: str) -> list[str]:
+def validate_text(yaml_text: str, name: str, beside: Mapping[str, str]) -> list[str]:
     """What `ivr validate` says of the text, one line per problem (empty: it validates)."""
     with tempfile.TemporaryDirectory() as folder:
+        for other, text in beside.items():
+            (Path(folder) / f"{other}.yaml").write_text(text, encoding="utf-8")
         path = Path(folder) / f"{name}.yaml"
         path.write_text(yaml_text, encoding="utf-8")
         try:

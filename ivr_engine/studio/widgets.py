@@ -69,6 +69,8 @@ class Builder:
     uses_clock: bool = False
     end_used: bool = False
     pending: list[Node] = field(default_factory=list)
+    subflow: bool = False  # imported as another flow's subflow: its ends return to the caller
+    subflow_names: dict[str, str] = field(default_factory=dict)  # Studio flow SID -> flow name
 
     def __post_init__(self) -> None:
         self.ids = {name: node_id(name) for name in self.flow.widgets}
@@ -96,6 +98,11 @@ class Builder:
             self.end_used = True
             return self.end_id
         return self.absorbed.get(name, self.ids[name])
+
+    def then(self, spec: dict[str, Any], name: str | None) -> None:
+        """Set `next` when the transition is wired; in a subflow, an unwired one returns."""
+        if name is not None or self.subflow:
+            spec["next"] = self.target(name)
 
     def unwired(self, widget: Widget, event: str, meaning: str) -> None:
         self.report.problems.append(
@@ -176,9 +183,10 @@ class Builder:
         if self.end_used and self.end_id not in self.nodes:
             self.nodes[self.end_id] = Node(
                 self.end_id,
-                {"type": "hangup"},
+                {"type": "return" if self.subflow else "hangup"},
                 None,
-                note="added by the import: Studio's unwired transitions end the call here",
+                note="added by the import: Studio's unwired transitions "
+                + ("return to the calling flow here" if self.subflow else "end the call here"),
             )
 
     # ---- the menu pattern: gather + split over its Digits -------------------------
@@ -278,8 +286,7 @@ def say_play(b: Builder, w: Widget) -> None:
         node_type = "say"
     if loop != 1:
         spec["loop"] = max(0, min(loop, 100))
-    if w.next("audioComplete"):
-        spec["next"] = b.target(w.next("audioComplete"))
+    b.then(spec, w.next("audioComplete"))
     b.add(w, node_type, spec)
 
 
@@ -462,8 +469,7 @@ def set_variables(b: Builder, w: Widget) -> None:
         b.names.flow_vars.add(key)
         values[key] = b.text(item.get("value", ""), w, f"variable {item.get('key')}")
     spec: dict[str, Any] = {"vars": values} if values else {}
-    if w.next("next"):
-        spec["next"] = b.target(w.next("next"))
+    b.then(spec, w.next("next"))
     b.add(w, "set", spec)
 
 
@@ -501,8 +507,7 @@ def connect_call(b: Builder, w: Widget) -> None:
         spec["timeout"] = max(5, min(timeout, 600))
     if str(props.get("record", "")).lower() in ("true", "record-from-answer"):
         spec["record"] = True
-    if w.next("callCompleted"):
-        spec["next"] = b.target(w.next("callCompleted"))
+    b.then(spec, w.next("callCompleted"))
     if w.next("hangup"):
         b.report.notes.append(
             Entry(w.name, "hangup is wired: after a caller hangs up the engine runs on_hangup")
@@ -575,8 +580,7 @@ def send_message(b: Builder, w: Widget) -> None:
                 "failed is wired, but the engine sends messages after the step (outbox), so it never happens here",
             )
         )
-    if w.next("sent"):
-        spec["next"] = b.target(w.next("sent"))
+    b.then(spec, w.next("sent"))
     b.add(w, "message", spec)
 
 
@@ -605,8 +609,7 @@ def http_request(b: Builder, w: Widget) -> None:
     if not w.next("failed"):
         b.unwired(w, "failed", "an API that fails or is slow")
     spec["on_error"] = b.target(w.next("failed"))
-    if w.next("success"):
-        spec["next"] = b.target(w.next("success"))
+    b.then(spec, w.next("success"))
     b.add(w, "http", spec)
 
 
@@ -626,7 +629,7 @@ def _json_body(b: Builder, w: Widget, body: Any) -> dict[str, Any]:
 def run_subflow(b: Builder, w: Widget) -> None:
     props = w.properties
     sid = str(props.get("flow_sid", "subflow"))
-    name = re.sub(r"[^a-z0-9_-]", "-", sid.lower()).strip("-") or "subflow"
+    name = b.subflow_names.get(sid) or re.sub(r"[^a-z0-9_-]", "-", sid.lower()).strip("-")
     spec: dict[str, Any] = {"flow": name}
     values = {
         var_name(str(p.get("key"))): b.text(p.get("value", ""), w, f"parameter {p.get('key')}")
@@ -635,8 +638,7 @@ def run_subflow(b: Builder, w: Widget) -> None:
     }
     if values:
         spec["vars"] = values
-    if w.next("completed"):
-        spec["next"] = b.target(w.next("completed"))
+    b.then(spec, w.next("completed"))
     b.report.notes.append(
         Entry(
             w.name,
@@ -652,8 +654,7 @@ def placeholder(b: Builder, w: Widget, reason: str | None = None) -> None:
     spec: dict[str, Any] = {
         "text": f"This step of the call, {w.name.replace('_', ' ')}, was not imported from Twilio Studio."
     }
-    if failure:
-        spec["next"] = b.target(failure)
+    b.then(spec, failure)
     where = (
         f"continues at {failure!r}"
         if failure

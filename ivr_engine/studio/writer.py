@@ -16,7 +16,10 @@ from .widgets import Node
 
 
 class _Dumper(yaml.SafeDumper):
-    """Multi-line texts as `|` blocks, short lists of words on one line."""
+    """Multi-line texts as `|` blocks, short lists of words on one line, no anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
