@@ -104,8 +104,8 @@ async def explore(flow: Flow) -> list[tuple[list[Action], Call]]:
     """Distinct paths from the start, shortest first."""
     fail_at = sorted(n for n, node in flow.nodes.items() if node.type_name == "http")
     found: list[tuple[list[Action], Call]] = []
-    expanded: set[tuple[str, ...]] = set()
-    finished: set[tuple[str, ...]] = set()
+    expanded: set[tuple[frozenset[str], str]] = set()
+    finished: set[tuple[frozenset[str], str]] = set()
     queue: list[list[Action]] = [[]]
     runs = 0
     while queue and len(found) < MAX_CASES and runs < MAX_RUNS:
@@ -113,16 +113,16 @@ async def explore(flow: Flow) -> list[tuple[list[Action], Call]]:
         runs += 1
         call = await _play(flow, prefix, fail_at)
         path = tuple(call.path)
-        if call.ended or len(prefix) >= MAX_ACTIONS or not (choices := _actions(flow, call)):
+        state = (frozenset(path), path[-1] if path else "")  # where it is, and what it saw
+        choices = [] if call.ended else _actions(flow, call)
+        if not choices or len(prefix) >= MAX_ACTIONS or state in expanded:
             if not call.ended:
                 await call.act(HangUp())
-            if path not in finished:
-                finished.add(path)
+            if state not in finished:
+                finished.add(state)
                 found.append((prefix, call))
             continue
-        if path in expanded:
-            continue
-        expanded.add(path)
+        expanded.add(state)
         queue += [[*prefix, action] for action in choices]
     return found
 
