@@ -54,7 +54,10 @@ def read_studio(text: str, source: str = "flow.json") -> StudioFlow:
     if "definition" in data:  # the REST API's flow resource
         data = data["definition"]
         if isinstance(data, str):
-            data = json.loads(data)
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                raise StudioError(f"{source}: its definition is not JSON ({exc})") from None
     states = data.get("states") if isinstance(data, dict) else None
     if not isinstance(states, list) or not states:
         raise StudioError(
