@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..nodes.prompting import KEYS
+from ..templates import compile_expression, compile_text
 from .liquid import Untranslatable, quote, todo_expression, translate_expression, translate_text
 from .names import Names, node_id, var_name
 from .reader import StudioFlow, Widget
@@ -59,6 +60,16 @@ class MenuPlan:
 
 
 @dataclass
+class RetryCounter:
+    """A Liquid counter around a gather's timeout, as the attempts it allows."""
+
+    attempts: int
+    on_failure: str | None
+    folded: tuple[str, ...]  # the set-variables and split widgets it replaces
+    variable: str
+
+
+@dataclass
 class Builder:
     flow: StudioFlow
     report: Report
@@ -69,6 +80,7 @@ class Builder:
     uses_clock: bool = False
     end_used: bool = False
     pending: list[Node] = field(default_factory=list)
+    counters: dict[str, RetryCounter] = field(default_factory=dict)
     subflow: bool = False  # imported as another flow's subflow: its ends return to the caller
     subflow_names: dict[str, str] = field(default_factory=dict)  # Studio flow SID -> flow name
 
@@ -151,7 +163,14 @@ class Builder:
         """Decide which gathers become menus, then name every widget's outputs."""
         for widget in self.flow.widgets.values():
             if widget.type == "gather-input-on-call":
-                plan = self.menu_plan(widget)
+                self.names.gather_vars[widget.name] = var_name(f"{widget.name}_input")
+                counter = self.retry_counter(widget)
+                del self.names.gather_vars[widget.name]
+                if counter:
+                    self.counters[widget.name] = counter
+                    for folded in counter.folded:
+                        self.absorbed[folded] = self.ids[widget.name]
+                plan = None if counter else self.menu_plan(widget)
                 if plan:
                     self.menus[widget.name] = plan
                     self.absorbed[plan.split.name] = self.ids[widget.name]
@@ -246,6 +265,64 @@ class Builder:
             return MenuPlan(split, options, 1, no_match)
         return None
 
+    def retry_counter(self, gather: Widget) -> RetryCounter | None:
+        """gather -timeout-> set-variables (C = C + 1) -> split on C -> back, or give up.
+
+        Found by running the counter: its translated value and the split's translated
+        conditions are evaluated by the engine's own templates, failure after failure, until
+        the split goes anywhere but back to the gather (at most 10 times).
+        """
+        setter = self.widget(gather.next("timeout"))
+        if setter is None or setter.type != "set-variables":
+            return None
+        items = setter.properties.get("variables") or []
+        if len(items) != 1:
+            return None
+        key, value = str(items[0].get("key", "")), str(items[0].get("value", ""))
+        read = f"flow.variables.{key}"
+        split = self.widget(setter.next("next"))
+        if (
+            split is None
+            or split.type != "split-based-on"
+            or read not in value
+            or "plus" not in value
+        ):
+            return None
+        if self.preds[setter.name] != {gather.name} or self.preds[split.name] != {setter.name}:
+            return None
+        for other in self.flow.widgets.values():  # the counter must mean nothing else
+            text = json.dumps(other.properties) + json.dumps([c for *_, c in other.order])
+            if other.name not in (setter.name, split.name) and re.search(
+                re.escape(read) + r"\b", text
+            ):
+                return None
+        saved = set(self.names.flow_vars)
+        scratch = Builder(self.flow, Report("counter"), names=self.names)
+        translated = translate_text(value, self.names.resolve)
+        cases = [
+            (" and ".join(condition(scratch, split, c) for c in conds) or "true", target)
+            for event, target, conds in split.order
+            if event != "noMatch"
+        ]
+        self.names.flow_vars = saved
+        if translated.todos or scratch.report.todos:
+            return None
+        variable = var_name(key)
+        current: Any = ""
+        try:
+            for failures in range(1, STUDIO_LOOP_LIMIT + 1):
+                current = compile_text(translated.text).render({variable: current}, "*")
+                scope = {variable: current}
+                goes = next(
+                    (t for w, t in cases if compile_expression(w).evaluate(scope)),
+                    split.next("noMatch"),
+                )
+                if goes != gather.name:
+                    return RetryCounter(failures, goes, (setter.name, split.name), key)
+        except Exception:  # a counter that does not evaluate is left as it is
+            return None
+        return None
+
     def reprompt(self, name: str | None, gather: Widget) -> Widget | None:
         """A say-play that only leads back to `gather` (an "invalid choice" message)."""
         widget = self.widget(name)
@@ -321,7 +398,22 @@ def gather(b: Builder, w: Widget) -> None:
     hints = [h.strip() for h in str(props.get("hints") or "").split(",") if h.strip()]
     if hints and "speech" in spec.get("input", "dtmf"):
         spec["hints"] = hints
-    if timeout == w.name:
+    counter = b.counters.get(w.name)
+    if counter:
+        spec["attempts"] = counter.attempts
+        if counter.on_failure:
+            spec["on_failure"] = b.target(counter.on_failure)
+        b.report.improvements.append(
+            Entry(
+                w.name,
+                f"the Liquid retry counter flow.variables.{counter.variable} "
+                f"({', '.join(map(repr, counter.folded))}) became attempts: {counter.attempts}"
+                + (f", then on to {counter.on_failure!r}" if counter.on_failure else ""),
+            )
+        )
+        for name in counter.folded:
+            b.report.map(name, b.flow.widgets[name].type, "gather")
+    elif timeout == w.name:
         spec["attempts"] = STUDIO_LOOP_LIMIT
         b.report.problems.append(
             Entry(

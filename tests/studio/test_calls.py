@@ -99,3 +99,15 @@ def test_an_unmapped_widget_says_so_and_continues_at_its_failure_transition(load
 def test_a_subflow_runs_with_its_parameters_and_the_call_comes_back(load) -> None:
     _, said = hear(load("subflow_parent", "subflow_child"), caller="+15551112222")
     assert said == ["Checking +15551112222.", "Back in the main flow."]
+
+
+def test_a_liquid_retry_counter_allows_as_many_tries_as_it_did_in_studio(load) -> None:
+    # Studio: 1st silence sets 0 (< 2, again), 2nd sets 1 (again), 3rd sets 2: goodbye
+    call, said = hear(load("retry_counter"), Silence(), Silence(), Silence())
+    assert said == ["Please enter your zip code."] * 3 + ["We did not hear you. Goodbye."]
+    assert call.ended
+
+
+def test_an_answer_after_a_retry_goes_on_as_the_keypress_did(load) -> None:
+    _, said = hear(load("retry_counter"), Silence(), Press("94110"))
+    assert said[-1] == "Thanks, 94110."

@@ -72,3 +72,13 @@ def test_language_copies_of_widgets_are_pointed_at_not_merged() -> None:
     assert [e.message.split(":")[0] for e in result.report.notes] == [
         "1 widget(s) are copied per language, left as they are"
     ]
+
+
+def test_a_liquid_retry_counter_becomes_attempts_and_the_report_says_so() -> None:
+    result = imported("retry_counter")
+    assert "    attempts: 3\n    on_failure: goodbye\n" in result.yaml
+    assert "count_zip_tries" not in result.yaml and "zip_tries" not in result.yaml
+    assert [e.message for e in result.report.improvements] == [
+        "the Liquid retry counter flow.variables.zip_tries ('count_zip_tries', 'enough_tries') "
+        "became attempts: 3, then on to 'goodbye'"
+    ]
