@@ -23,6 +23,9 @@ from .widgets import Builder
 from .writer import write_flow
 
 PACIFIC = "America/Los_Angeles"  # Studio's Liquid dates run in Pacific time
+LOOP = re.compile(
+    r'node "([^"]+)": the call can loop forever without waiting for the caller \(([^)]*)\)'
+)
 VOICE_TRIGGERS = ("incomingCall", "incomingRequest", "incomingParent")
 BILINGUAL = re.compile(
     r"(?:^|[_-])(english|spanish|espanol|french|en|es|fr|eng|spa|ingles)(?=$|[_-])", re.I
@@ -95,6 +98,17 @@ def import_studio(
     yaml_text = write_flow(header, settings, builder.nodes.values())
     flow_name = name or _flow_name(source)
     report.validation = validate_text(yaml_text, flow_name, beside or {})
+    for line in report.validation:
+        if found := LOOP.search(line):
+            node, route = found.groups()
+            widget = next((w for w, i in builder.ids.items() if i == node), node)
+            report.problems.append(
+                Entry(
+                    widget,
+                    f"loops without waiting for the caller ({route}): Studio replays it until the "
+                    "execution stops at 1,000 steps; the engine refuses the flow: break the loop",
+                )
+            )
     return ImportResult(flow_name, yaml_text, report, voice)
 
 

@@ -82,3 +82,21 @@ def test_a_liquid_retry_counter_becomes_attempts_and_the_report_says_so() -> Non
         "the Liquid retry counter flow.variables.zip_tries ('count_zip_tries', 'enough_tries') "
         "became attempts: 3, then on to 'goodbye'"
     ]
+
+
+def test_a_loop_that_never_waits_is_a_problem_named_by_widget() -> None:
+    from ivr_engine.studio import import_studio
+
+    flow = """{"initial_state": "T", "states": [
+      {"name": "T", "type": "trigger", "transitions": [{"event": "incomingCall", "next": "hold"}]},
+      {"name": "hold", "type": "say-play", "properties": {"say": "Please hold."},
+       "transitions": [{"event": "audioComplete", "next": "again"}]},
+      {"name": "again", "type": "split-based-on", "properties": {"input": "{{flow.variables.x}}"},
+       "transitions": [{"event": "noMatch", "next": "hold"}]}]}"""
+    report = import_studio(flow, "loop.json").report
+    assert not report.validates
+    assert [str(e) for e in report.problems] == [
+        '  - "hold": loops without waiting for the caller ("hold" -> "again" -> "hold"): Studio '
+        "replays it until the execution stops at 1,000 steps; the engine refuses the flow: break "
+        "the loop"
+    ]
