@@ -51,6 +51,14 @@ def _digits(value: Any) -> str:
     return " ".join(str(value))
 
 
+def _matching(value: Any, pattern: str) -> bool:
+    """`answer is matching('[0-9]+')`: the whole text matches the regular expression."""
+    try:
+        return re.fullmatch(pattern, str(value)) is not None
+    except re.error:
+        return False
+
+
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
@@ -59,6 +67,7 @@ def environment() -> ImmutableSandboxedEnvironment:
         keep_trailing_newline=False,
     )
     env.filters["digits"] = _digits
+    env.tests["matching"] = _matching
     return env
 
 
