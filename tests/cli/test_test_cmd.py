@@ -91,9 +91,7 @@ def test_coverage_lists_what_no_test_takes(ivr, project: Path) -> None:
     assert "      transition not taken: main_menu --no input--> main_menu" in report.splitlines()
 
 
-def test_fail_under_fails_with_the_coverage_reached_and_what_is_missing(
-    ivr, project: Path
-) -> None:
+def test_fail_under_fails_with_the_coverage_reached_and_what_is_missing(ivr, project: Path) -> None:
     (project / "flows" / "tests" / "acme.yaml").write_text(PASSING)
     done = ivr("test", "--fail-under", "18", cwd=project)
     assert done.returncode == 1
