@@ -87,3 +87,17 @@ def test_github_escapes_what_would_end_the_command_early() -> None:
     assert github_annotation(problem) == (
         "::error file=odd%2C name%3A1.yaml,line=3,col=4::100%25 sure%0Asecond line"
     )
+
+
+def test_the_readmes_github_actions_steps_pass_on_the_shipped_flows(ivr) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("\n## Continuous integration\n") :]
+    block = section[
+        section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml"))
+    ]
+    commands = [line.split("- run: ", 1)[1] for line in block.splitlines() if "- run: ivr " in line]
+    assert commands == ["ivr validate --format github", "ivr test --fail-under 100"]
+    for command in commands:
+        done = ivr(*command.split()[1:])
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+        assert "::error" not in done.stdout

@@ -458,12 +458,18 @@ def test_document_symbols_are_the_nodes_with_their_types_and_lines(project: Path
 
 
 def test_positions_count_utf16_units_as_the_protocol_says(project: Path) -> None:
-    flow = project / "flows" / "main.yaml"
-    text = FLOW.replace("text: Goodbye.", "text: Au revoir 👋\n    next: nowhere")
+    flow = project / "flows" / "emoji.yaml"
+    line = '  goodbye: {type: hangup, text: "\U0001f44b bye", next: nowhere}'
+    text = f"start: goodbye\nnodes:\n{line}\n"
+    # `ivr validate` says 3:42, counting the emoji as one character; UTF-16 counts it as two
+    column = line.index("next")
+    assert column == 41
 
     async def scenario(client: FlowClient) -> None:
         (diagnostic,) = await client.open(flow, text)
-        assert diagnostic.message.startswith('node "goodbye": ')
+        assert diagnostic.message.startswith('node "goodbye": "next" is not a field of a hangup')
+        assert diagnostic.range.start == types.Position(2, column + 1)
+        assert diagnostic.range.end == types.Position(2, column + 1 + len("next"))
 
     run(scenario, project)
 
