@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -140,8 +141,19 @@ class FlowFile:
         self.codec = codec
         self.lines = text.splitlines(keepends=True) or [""]
         self.kind = kind_of(path, text, project.registry.schema.get("properties", {}))
-        self.parsed = Parsed.of(text, shown, project.registry) if self.kind == "flow" else None
-        self.known = self.parsed or last_good  # for completion while the text does not parse
+        self.last_good = last_good
+
+    @cached_property
+    def parsed(self) -> Parsed | None:
+        """This text read with positions; None when it is not a flow or does not parse."""
+        return (
+            Parsed.of(self.text, self.shown, self.project.registry) if self.kind == "flow" else None
+        )
+
+    @property
+    def known(self) -> Parsed | None:
+        """The nodes as last read (for completion, while the text being typed may not parse)."""
+        return self.last_good if self.last_good is not None else self.parsed
 
     # ---- positions -------------------------------------------------------------------
 
@@ -409,12 +421,13 @@ class FlowFile:
         typed = re.search(r"[\w-]*$", where.before)
         word = typed.group() if typed else ""
         if self._names_a_node(path, node_type):
+            typed_types = {
+                parents[1]: value_text(self.lines, item)
+                for parents, item in outline
+                if len(parents) == 2 and parents[0] == "nodes" and item.key == "type"
+            }
             nodes = {
-                item.key: (
-                    types.CompletionItemKind.Reference,
-                    self._typed_type(outline, ("nodes", item.key)),
-                    None,
-                )
+                item.key: (types.CompletionItemKind.Reference, typed_types.get(item.key), None)
                 for parents, item in outline
                 if parents == ("nodes",) and item.key
             }

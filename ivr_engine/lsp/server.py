@@ -47,7 +47,7 @@ class FlowServer(LanguageServer):
     def file(self, uri: str) -> FlowFile:
         document = self.workspace.get_text_document(uri)
         path = Path(to_fs_path(uri) or document.path)
-        flow_file = FlowFile(
+        return FlowFile(
             self.project,
             path,
             document.source,
@@ -55,17 +55,19 @@ class FlowServer(LanguageServer):
             codec=document.position_codec,
             last_good=self.last_good.get(uri),
         )
-        if flow_file.parsed is not None:
-            self.last_good[uri] = flow_file.parsed
-        return flow_file
 
     def check(self, uri: str) -> None:
+        """Publish the file's diagnostics, and keep its nodes for completion while typing on."""
         document = self.workspace.get_text_document(uri)
+        flow_file = self.file(uri)
+        flow_file.last_good = None
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
-                uri=uri, diagnostics=self.file(uri).diagnostics(), version=document.version
+                uri=uri, diagnostics=flow_file.diagnostics(), version=document.version
             )
         )
+        if flow_file.parsed is not None:
+            self.last_good[uri] = flow_file.parsed
 
     def position(self, uri: str, position: types.Position) -> tuple[int, int]:
         """A client position in code points, as `features` counts."""
