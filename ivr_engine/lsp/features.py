@@ -307,10 +307,10 @@ class FlowFile:
         return None
 
     def _node_hover(self, node_id: str, span: Span) -> types.Hover:
-        assert self.parsed is not None
-        node = self.parsed.nodes.get(node_id)
+        parsed = self.parsed
+        node = parsed.nodes.get(node_id) if parsed else None
         type_name = node.type_name if node else "?"
-        count = sum(target == node_id for _, target in self.parsed.targets())
+        count = sum(target == node_id for _, target in parsed.targets()) if parsed else 0
         text = f"**{node_id}**: a `{type_name}` node, the target of {count} field(s) in this flow"
         return self._hover(text, span)
 

@@ -7,6 +7,7 @@ from its type's definition, chosen by the node's `type:` as the schema stage cho
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,8 +126,6 @@ def _help(schema: Any) -> dict[str, Any]:
 
 def markdown(name: str, help_: dict[str, Any]) -> str:
     """A field's help as hover text: its title, what it does, its default and an example."""
-    import json
-
     title = help_.get("title")
     parts = [f"**{name}**" + (f" — {title}" if title and title != name else "")]
     if help_.get("description"):
