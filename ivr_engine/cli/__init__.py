@@ -12,6 +12,7 @@ from . import (
     call,
     graph,
     import_cmd,
+    lsp,
     messages,
     new,
     plugins,
@@ -34,6 +35,7 @@ COMMANDS: list[ModuleType] = [
     test_cmd,
     graph,
     import_cmd,
+    lsp,
 ]
 
 

@@ -1,4 +1,5 @@
-"""`ivr test [PATH...] [--coverage]`: run flow tests written in YAML; exit 1 on any failure."""
+"""`ivr test [PATH...] [--coverage] [--fail-under N]`: run flow tests written in YAML; exit 1 on
+any failure, or when the tests take fewer than N% of the flows' transitions."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from ..loader import FlowLoader
 from ..project import project_registry
-from ..tooling.coverage import report
+from ..tooling.coverage import report, total_percent
 from ..tooling.flowtest import TestRun, run_tests
 
 
@@ -30,19 +31,51 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="also report, per flow, the nodes and transitions no test exercises",
     )
+    parser.add_argument(
+        "--fail-under",
+        type=_percent,
+        metavar="N",
+        help="fail when the tests take fewer than N%% of all transitions (implies --coverage)",
+    )
     parser.set_defaults(run=run)
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage from 0 to 100")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     test_run = run_tests(args.paths, FlowLoader(project_registry()))
     print_run(test_run)
-    if args.coverage:
+    coverage = test_run.coverage()
+    if args.coverage or args.fail_under is not None:
         print()
-        print(report(test_run.coverage()))
+        print(report(coverage))
     if not test_run.files:
         print(f"no flow tests found in {', '.join(args.paths)}", file=sys.stderr)
         return 1
+    if args.fail_under is not None:
+        percent = total_percent(coverage)
+        if percent < args.fail_under:
+            print(
+                f"coverage {_shown(percent)}% is below --fail-under {_shown(args.fail_under)}%: "
+                "add tests that take the transitions listed above",
+                file=sys.stderr,
+            )
+            return 1
     return 0 if test_run.passed else 1
+
+
+def _shown(percent: float) -> str:
+    """87.5 stays 87.5; 99.96 is 99.9, never rounded up to a 100 it does not reach."""
+    floored = int(percent * 10) / 10
+    return f"{floored:g}"
 
 
 def print_run(test_run: TestRun) -> None:

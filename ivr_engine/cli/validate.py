@@ -1,4 +1,5 @@
-"""`ivr validate [PATH...]`: check flow files; exit 1 on any error (warnings do not fail)."""
+"""`ivr validate [PATH...] [--format text|json|github]`: check flow files; exit 1 on any error
+(warnings do not fail)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ from typing import Any
 from ..errors import FlowError
 from ..loader import FlowLoader, iter_flow_files
 from ..project import project_registry
+from .problem_output import FORMATS, ProblemOutput
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser("validate", help="check flow files and report every problem")
     parser.add_argument(
         "paths", nargs="*", default=["flows"], help="flow files or folders (default: flows/)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (file:line:col: message), json (one document), or github (annotations "
+        "for GitHub Actions); the summary line goes to stderr",
     )
     parser.set_defaults(run=run)
 
@@ -23,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     loader = FlowLoader(project_registry())
     files = list(iter_flow_files(args.paths))
     errors = warnings = 0
+    output = ProblemOutput(args.format, sys.stdout)
     for path in files:
         if not path.exists():
             print(f"{path}: no such file or folder", file=sys.stderr)
@@ -33,13 +43,13 @@ def run(args: argparse.Namespace) -> int:
             problems = result.warnings
         except FlowError as exc:
             problems = exc.problems
-        for problem in problems:
-            print(problem)
+        output.add(problems)
         errors += sum(p.is_error for p in problems)
         warnings += sum(not p.is_error for p in problems)
     if not files:
         print("no flow files found", file=sys.stderr)
         return 1
+    output.finish(len(files))
     noun = "flow" if len(files) == 1 else "flows"
     print(f"checked {len(files)} {noun}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
     return 1 if errors else 0

@@ -17,6 +17,7 @@ from ..loader import FLOW_ID
 from .testfile import TESTS_FOLDER
 
 SCHEMA = Path("schemas") / "flow.schema.json"
+TEST_SCHEMA = Path("schemas") / "flowtest.schema.json"
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def create(name: str, folder: Path, root: Path | None = None) -> Scaffold:
     values = {
         "__NAME__": name,
         "__FILE__": target.flow.as_posix(),
-        "__SCHEMA_LINE__": _schema_line(target.flow, root or Path.cwd()),
+        "__SCHEMA_LINE__": _schema_line(target.flow, (root or Path.cwd()) / SCHEMA),
+        "__TEST_SCHEMA_LINE__": _schema_line(target.test, (root or Path.cwd()) / TEST_SCHEMA),
     }
     target.test.parent.mkdir(parents=True, exist_ok=True)
     target.flow.write_text(_render("flow.yaml", values), encoding="utf-8")
@@ -61,10 +63,9 @@ def _render(template: str, values: dict[str, str]) -> str:
     return text
 
 
-def _schema_line(flow: Path, root: Path) -> str:
+def _schema_line(file: Path, schema: Path) -> str:
     """The editor's schema line, when the project has the schema file to point at."""
-    schema = root / SCHEMA
     if not schema.is_file():
         return ""
-    relative = os.path.relpath(schema.resolve(), flow.parent.resolve())
+    relative = os.path.relpath(schema.resolve(), file.parent.resolve())
     return f"# yaml-language-server: $schema={Path(relative).as_posix()}\n"

@@ -145,6 +145,11 @@ def read_test_file(path: Path, shown: str | None = None) -> TestFile:
         raise FlowTestError(
             shown, [Problem(shown, 1, 1, f"cannot read this file: {why}")]
         ) from None
+    return read_test_text(text, path, shown)
+
+
+def read_test_text(text: str, path: Path, shown: str) -> TestFile:
+    """Check the text of the test file at `path` (as an editor holds it, maybe unsaved)."""
     try:
         doc = read_yaml(text, shown)
     except FlowError as exc:

@@ -9,11 +9,14 @@ def test_a_new_flow_validates_and_its_tests_pass_with_full_coverage(
 ) -> None:
     (tmp_path / "schemas").mkdir()
     shutil.copy(root / "schemas" / "flow.schema.json", tmp_path / "schemas")
+    shutil.copy(root / "schemas" / "flowtest.schema.json", tmp_path / "schemas")
     done = ivr("new", "shop", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "created flows/shop.yaml and flows/tests/shop.yaml"
     flow = (tmp_path / "flows" / "shop.yaml").read_text()
     assert flow.startswith("# yaml-language-server: $schema=../schemas/flow.schema.json\n")
+    test = (tmp_path / "flows" / "tests" / "shop.yaml").read_text()
+    assert test.startswith("# yaml-language-server: $schema=../../schemas/flowtest.schema.json\n")
     assert ivr("validate", cwd=tmp_path).returncode == 0
     tested = ivr("test", "--coverage", cwd=tmp_path)
     assert tested.returncode == 0, tested.stdout
@@ -24,6 +27,7 @@ def test_a_new_flow_validates_and_its_tests_pass_with_full_coverage(
 def test_without_a_schema_file_the_new_flow_has_no_schema_line(ivr, tmp_path: Path) -> None:
     assert ivr("new", "shop", cwd=tmp_path).returncode == 0
     assert (tmp_path / "flows" / "shop.yaml").read_text().startswith("# The shop phone line")
+    assert (tmp_path / "flows" / "tests" / "shop.yaml").read_text().startswith("# Tests of")
 
 
 def test_existing_files_are_never_overwritten(ivr, tmp_path: Path) -> None:

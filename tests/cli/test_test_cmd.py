@@ -91,6 +91,34 @@ def test_coverage_lists_what_no_test_takes(ivr, project: Path) -> None:
     assert "      transition not taken: main_menu --no input--> main_menu" in report.splitlines()
 
 
+def test_fail_under_fails_with_the_coverage_reached_and_what_is_missing(ivr, project: Path) -> None:
+    (project / "flows" / "tests" / "acme.yaml").write_text(PASSING)
+    done = ivr("test", "--fail-under", "18", cwd=project)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "coverage 17.6% is below --fail-under 18%: add tests that take the transitions "
+        "listed above\n"
+    )
+    assert "  acme  transitions 3/17  nodes 4/8  18%" in done.stdout.splitlines()
+
+
+def test_fail_under_passes_at_the_coverage_reached(ivr, project: Path) -> None:
+    (project / "flows" / "tests" / "acme.yaml").write_text(PASSING)
+    done = ivr("test", "--coverage", "--fail-under", "17.6", cwd=project)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_the_shipped_flow_tests_take_every_transition(ivr) -> None:
+    done = ivr("test", "--fail-under", "100")
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout
+
+
+def test_fail_under_refuses_what_is_not_a_percentage(ivr) -> None:
+    done = ivr("test", "--fail-under", "lots")
+    assert done.returncode == 2
+    assert "argument --fail-under: 'lots' is not a percentage from 0 to 100" in done.stderr
+
+
 def test_no_tests_found_is_a_failure(ivr, tmp_path: Path) -> None:
     done = ivr("test", str(tmp_path))
     assert (done.returncode, done.stderr) == (1, f"no flow tests found in {tmp_path}\n")
