@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..errors import FlowError
+from ..links import FolderFlows
 from ..loader import FlowLoader, iter_flow_files
 from ..project import project_registry
 
@@ -21,6 +23,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     loader = FlowLoader(project_registry())
+    folders: dict[Path, FolderFlows] = {}  # one per folder: each subflow is read once
     files = list(iter_flow_files(args.paths))
     errors = warnings = 0
     for path in files:
@@ -29,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
             errors += 1
             continue
         try:
-            result = loader.load_file(path)
+            folder = folders.setdefault(path.parent, FolderFlows(loader, path.parent))
+            result = loader.load_file(path, others=folder)
             problems = result.warnings
         except FlowError as exc:
             problems = exc.problems

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ..emulator.twiml import Dial, Listen, Record, Waiting, describe, listens_for
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
 from ..nodes.prompting import KEYS
 from .script import (
@@ -27,7 +28,6 @@ from .script import (
     Speak,
     Turn,
 )
-from .twiml import Dial, Listen, Record, Waiting, describe, listens_for
 
 HELP = (
     'Type keys then Enter, "say: words" to speak, an empty line for silence, "hangup" to hang up.'
