@@ -80,7 +80,22 @@ def prompt_for(waits_on: Waiting, node: str | None) -> str:
         what = f"dialling {', '.join(waits_on.values)}: what happens? {', '.join(DIAL_OUTCOMES)}"
     else:  # pragma: no cover - every waiting verb is listed above
         what = "waiting"
-    return f"[{node}] {what} > "
+    return f"[{node}] {what}"
+
+
+def done_by_caller(action: Action) -> str:
+    """The caller's action as a transcript line, marked apart from what the flow says."""
+    if isinstance(action, Press):
+        return f"caller presses {action.keys}"
+    if isinstance(action, Speak):
+        return f'caller says "{action.text}"'
+    if isinstance(action, Silence):
+        return "caller is silent"
+    if isinstance(action, Recording):
+        return f"caller speaks for {action.seconds} s"
+    if isinstance(action, DialResult):
+        return f"the dialled call: {action.status}"
+    return "caller hangs up"
 
 
 def heard_lines(turn: Turn) -> list[str]:
@@ -106,7 +121,9 @@ async def converse(call: Call, read: Read, write: Write, *, interactive: bool = 
             await call.act(HangUp())
             break
         try:
-            turn = await call.act(parse_answer(answer, waits_on))
+            action = parse_answer(answer, waits_on)
+            write(f"  {done_by_caller(action)}")
+            turn = await call.act(action)
         except ActionError as exc:
             write(f"  ? {exc}")
             if not interactive:
