@@ -21,6 +21,7 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from .responses import plain
 from .settings import Settings
+from .signature_log import rejection
 
 log = logging.getLogger("ivr_engine.web")
 
@@ -127,9 +128,16 @@ class SignatureCheck:
         except UnicodeDecodeError:
             await plain(400, "request body is not form-encoded UTF-8").send(send)
             return None
-        if not self._signed(scope, _Headers(scope), params):
+        headers = _Headers(scope)
+        if not self._signed(scope, headers, params):
             log.warning(
-                "rejected %s %s: bad or missing X-Twilio-Signature", scope["method"], scope["path"]
+                "%s",
+                rejection(
+                    scope,
+                    self.public_url(scope, headers.host),
+                    signed=bool(headers.signature),
+                    public_url=self.settings.public_url,
+                ),
             )
             await plain(403, "invalid Twilio signature").send(send)
             return None
