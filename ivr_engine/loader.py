@@ -87,6 +87,20 @@ class FlowLoader:
             raise FlowError(
                 file, [*problems, Problem(file, pos.line, pos.column, _not_a_map(doc.data))]
             )
+        if _is_test_file(doc.data):
+            pos = doc.position(())
+            raise FlowError(
+                file,
+                [
+                    Problem(
+                        file,
+                        pos.line,
+                        pos.column,
+                        f"this is a flow test file (it has `flow:` and `cases:`), not a flow: "
+                        f"run `ivr test {file}` to run its cases",
+                    )
+                ],
+            )
         self.checker.coerce(doc)
         schema_problems, broken = self.checker.problems(doc)
         nodes = self._instantiate(doc.data.get("nodes"), broken)
@@ -152,6 +166,11 @@ class _Broken(Node):
     target_fields = ()
     waits = True
     voice_only = False
+
+
+def _is_test_file(data: dict[str, Any]) -> bool:
+    """A flow test file (`flow:` and `cases:`, no `nodes:` or `start:`) given as a flow."""
+    return "cases" in data and "flow" in data and not {"nodes", "start"} & set(data)
 
 
 def _flow_id_for(name: str) -> str:
