@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import FlowError
 from .links import FolderFlows
-from .loader import FlowLoader, iter_flow_files
+from .loader import FlowLoader
 from .model import Flow
 from .store.database import Database, Write
 
@@ -73,7 +73,7 @@ class FlowRepository:
         changed: list[str] = []
         present: set[Path] = set()
         others = FolderFlows(self.loader, self.folder)  # subflows are checked against the files
-        for path in iter_flow_files([self.folder]) if self.folder.is_dir() else []:
+        for path in others.files():
             present.add(path)
             try:
                 stat = path.stat()
@@ -85,14 +85,9 @@ class FlowRepository:
             self._seen[path] = seen
             flow_id = path.stem
             try:
-                text = path.read_text(encoding="utf-8")
-                result = self.loader.load_text(text, str(path), flow_id, others=others)
-            except (FlowError, OSError, UnicodeDecodeError) as exc:
-                problems = (
-                    [str(p) for p in exc.problems]
-                    if isinstance(exc, FlowError)
-                    else [f"{path}: {exc}"]
-                )
+                result = self.loader.load_file(path, others=others)
+            except FlowError as exc:
+                problems = [str(p) for p in exc.problems]
                 self.rejected[flow_id] = problems
                 kept = self._current.get(flow_id)
                 log.error(
@@ -114,7 +109,7 @@ class FlowRepository:
             flow.warm()
             if self.database is not None:
                 await self.database.write(
-                    Write(REMEMBER_VERSION, (flow.id, flow.version, str(path), text))
+                    Write(REMEMBER_VERSION, (flow.id, flow.version, flow.file, result.text))
                 )
             self._versions[(flow.id, flow.version)] = flow
             self._current[flow.id] = flow

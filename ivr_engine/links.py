@@ -25,8 +25,24 @@ FLOW_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")  # flow test files kept beside flows
 
 
+def flow_files(folder: Path) -> list[Path]:
+    """The flow files of a folder: its top-level *.yaml files, flow test files left out."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in FLOW_SUFFIXES and not p.name.endswith(TEST_SUFFIXES) and p.is_file()
+    )
+
+
 class FolderFlows:
-    """The flows of one folder, each loaded on its own the first time another flow names it."""
+    """The one folder-of-flows loader, behind `ivr validate`, the server and the tooling.
+
+    It lists a folder's flow files (`files`), and loads each flow on its own the first time
+    another flow names it (`get`), so a folder's subflows are read once however many flows
+    run them; `FlowLoader.load_file(path, others=folder)` checks a whole file against it.
+    """
 
     def __init__(self, loader: FlowLoader, folder: Path) -> None:
         self.loader = loader
@@ -40,14 +56,11 @@ class FolderFlows:
                 return candidate
         return None
 
+    def files(self) -> list[Path]:
+        return flow_files(self.folder)
+
     def ids(self) -> list[str]:
-        if not self.folder.is_dir():
-            return []
-        return sorted(
-            p.stem
-            for p in self.folder.iterdir()
-            if p.suffix in FLOW_SUFFIXES and not p.name.endswith(TEST_SUFFIXES)
-        )
+        return [path.stem for path in self.files()]
 
     def get(self, flow_id: str) -> Flow | FlowError | None:
         """The flow, the errors that keep it from loading, or None when there is no such file."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FlowError, Problem
-from .links import FLOW_SUFFIXES, TEST_SUFFIXES, FolderFlows, check_links
+from .links import FolderFlows, check_links, flow_files
 from .model import DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, Flow
 from .node import Node
 from .reader import read_yaml
@@ -32,6 +32,7 @@ FLOW_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 class LoadResult:
     flow: Flow
     warnings: list[Problem]
+    text: str = ""  # the source the flow was compiled from (kept by the server per version)
 
 
 class FlowLoader:
@@ -41,10 +42,14 @@ class FlowLoader:
         self.registry = registry
         self.checker = SchemaChecker(registry.schema)
 
-    def load_file(self, path: str | Path) -> LoadResult:
-        """Load a flow file, checked together with the flows it runs (from the same folder)."""
+    def load_file(self, path: str | Path, *, others: FolderFlows | None = None) -> LoadResult:
+        """Load a flow file, checked together with the flows it runs (from the same folder).
+
+        Pass the folder's `FolderFlows` when loading several files of one folder, so each
+        subflow is read once.
+        """
         path = Path(path)
-        return self.load_single(path, others=FolderFlows(self, path.parent))
+        return self.load_single(path, others=others or FolderFlows(self, path.parent))
 
     def load_single(self, path: Path, *, others: FolderFlows | None = None) -> LoadResult:
         """Load a flow file on its own: the flows it runs are not looked at unless `others`."""
@@ -81,6 +86,20 @@ class FlowLoader:
             pos = doc.position(())
             raise FlowError(
                 file, [*problems, Problem(file, pos.line, pos.column, _not_a_map(doc.data))]
+            )
+        if _is_test_file(doc.data):
+            pos = doc.position(())
+            raise FlowError(
+                file,
+                [
+                    Problem(
+                        file,
+                        pos.line,
+                        pos.column,
+                        f"this is a flow test file (it has `flow:` and `cases:`), not a flow: "
+                        f"run `ivr test {file}` to run its cases",
+                    )
+                ],
             )
         self.checker.coerce(doc)
         schema_problems, broken = self.checker.problems(doc)
@@ -119,7 +138,7 @@ class FlowLoader:
             problems += check_links(flow, doc, others)
             if any(p.is_error for p in problems):
                 raise FlowError(file, problems)
-        return LoadResult(flow, sorted(problems))
+        return LoadResult(flow, sorted(problems), text)
 
     def _instantiate(self, raw_nodes: Any, broken: set[str]) -> dict[str, Node]:
         """A node instance for every node, so other nodes may point at any of them.
@@ -147,6 +166,11 @@ class _Broken(Node):
     target_fields = ()
     waits = True
     voice_only = False
+
+
+def _is_test_file(data: dict[str, Any]) -> bool:
+    """A flow test file (`flow:` and `cases:`, no `nodes:` or `start:`) given as a flow."""
+    return "cases" in data and "flow" in data and not {"nodes", "start"} & set(data)
 
 
 def _flow_id_for(name: str) -> str:
@@ -182,10 +206,6 @@ def iter_flow_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(
-                p
-                for p in path.iterdir()
-                if p.suffix in FLOW_SUFFIXES and not p.name.endswith(TEST_SUFFIXES) and p.is_file()
-            )
+            yield from flow_files(path)
         else:
             yield path

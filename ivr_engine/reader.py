@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from .errors import FlowError, Problem
-from .wording import describe
+from .wording import describe, quote
 
 Path = tuple[str | int, ...]
 
@@ -85,6 +85,11 @@ def _mark(node: yaml.Node) -> Position:
 
 
 _COMMENT_AFTER = re.compile(r"[ \t]+#(.*)")
+# `#: goodbye` or `# : goodbye` on a line of its own: meant as the `#` key, read as a comment
+_KEY_COMMENT = re.compile(r"^([ \t]*)#[ \t]*:[ \t]*([^ \t#][^#]*?)[ \t]*$")
+KEY_MAPS = ("options", "on", "cases")  # maps whose keys may be phone keys or outcomes
+# `*: operator` / `&: x` unquoted: YAML reads an alias or an anchor, and fails
+_STAR_KEY = re.compile(r"^[ \t]*(?:-[ \t]+)?([*&])[ \t]*:[ \t]*(.*?)[ \t]*$")
 _UNQUOTED_TEMPLATE = re.compile(r":[ \t]+\{\{")
 
 
@@ -180,7 +185,31 @@ class _Builder:
             first_seen[key] = pos
             self.doc_keys[(*path, key)] = pos
             result[key] = self.build(value_node, (*path, key))
+            if key in KEY_MAPS:
+                self._key_comments(key_node, value_node, (*path, key))
         return result
+
+    def _key_comments(self, key_node: yaml.Node, value_node: yaml.Node, path: Path) -> None:
+        """A comment line under `options:` (`on:`, `cases:`) that reads as the `#` key."""
+        if not isinstance(value_node, yaml.MappingNode | yaml.SequenceNode):
+            return
+        lines = self.text.splitlines()
+        first, last = key_node.start_mark.line + 1, min(value_node.end_mark.line, len(lines) - 1)
+        for number in range(first, last + 1):
+            found = _KEY_COMMENT.match(lines[number])
+            if found is None or len(found.group(1)) <= key_node.start_mark.column:
+                continue
+            target = found.group(2)
+            self.problems.append(
+                Problem(
+                    self.file,
+                    number + 1,
+                    len(found.group(1)) + 1,
+                    f"{describe(path)}: the line {quote(lines[number].strip())} is a YAML "
+                    f"comment, so there is no {'option' if path[-1] == 'options' else 'entry'} "
+                    f'for the # key: put the key in quotes, write "#": {target}',
+                )
+            )
 
 
 # (words in PyYAML's complaint, point at where the construct opened?, what to tell the author)
@@ -298,6 +327,9 @@ def _syntax_problem(file: str, text: str, exc: yaml.YAMLError) -> Problem:
                     'put the whole text in double quotes, e.g. "{{ name }}, welcome"',
                 )
     raw = f"{getattr(exc, 'context', '') or ''} {getattr(exc, 'problem', '') or exc}".strip()
+    star = _star_key(file, text, exc, raw)
+    if star is not None:
+        return star
     message, mark = raw, problem_mark or context_mark
     for needle, at_opening, hint in _YAML_HINTS:
         if needle in raw:
@@ -307,6 +339,32 @@ def _syntax_problem(file: str, text: str, exc: yaml.YAMLError) -> Problem:
             break
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     return Problem(file, line, column, f"this is not valid YAML: {message}")
+
+
+def _star_key(file: str, text: str, exc: yaml.YAMLError, raw: str) -> Problem | None:
+    """`*: operator` or `&: x` unquoted: YAML took `*` for an alias, `&` for an anchor."""
+    if "while scanning an a" not in raw:  # an alias, an anchor
+        return None
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    lines = text.splitlines()
+    if mark is None or mark.line >= len(lines):
+        return None
+    char = "*" if "alias" in raw else "&"
+    found = _STAR_KEY.match(lines[mark.line])
+    name = "star" if char == "*" else "ampersand"
+    role = "an alias" if char == "*" else "an anchor"
+    if found is not None and found.group(1) == char:
+        fix = f'write "{char}": {found.group(2)}'.rstrip(": ")
+        message = (
+            f"this is not valid YAML: an unquoted {char} starts {role} in YAML, so the {name} "
+            f"key must be in quotes: {fix}"
+        )
+    else:
+        message = (
+            f"this is not valid YAML: an unquoted {char} starts {role} in YAML: put the text "
+            f'that starts with {char} in quotes, e.g. "{char}"'
+        )
+    return Problem(file, mark.line + 1, mark.column + 1, message)
 
 
 def _compose(text: str) -> list[yaml.Node]:

@@ -105,13 +105,44 @@ class SchemaChecker:
             by_spot.setdefault(tuple(error.absolute_path), []).append(error)
         found: list[Problem] = []
         broken_nodes: set[str] = set()
+        nodes = doc.data.get("nodes") if isinstance(doc.data, dict) else None
         for spot, errors in by_spot.items():
             if len(spot) >= 2 and spot[0] == "nodes":
                 broken_nodes.add(str(spot[1]))
+            if len(spot) == 2 and spot[0] == "nodes" and isinstance(nodes, dict):
+                dedented = self._dedented_field(nodes, str(spot[1]))
+                if dedented is not None:
+                    pos = doc.position(spot, key=True)
+                    found.append(Problem(doc.file, pos.line, pos.column, dedented))
+                    continue
             for path, message, at_key in self.wording.spot(errors):
                 pos = doc.position(path, key=at_key)
                 found.append(Problem(doc.file, pos.line, pos.column, message))
         return found, broken_nodes
+
+    def _dedented_field(self, nodes: dict[str, Any], node_id: str) -> str | None:
+        """`on_failure: goodbye` dedented to node level: a field of the node above, not a node.
+
+        Said only when the entry is not a map and its name is a field of the nearest node
+        above it (of a known type); otherwise the schema's own words stand.
+        """
+        value = nodes.get(node_id)
+        if isinstance(value, dict):
+            return None
+        ids = list(nodes)
+        above = next(
+            (i for i in reversed(ids[: ids.index(node_id)]) if isinstance(nodes[i], dict)), None
+        )
+        type_name = nodes[above].get("type") if above is not None else None
+        if not isinstance(type_name, str) or type_name not in self.node_types:
+            return None
+        if node_id not in self.defs.get(type_name, {}).get("properties", {}):
+            return None
+        return (
+            f'"{node_id}" sits at node level, under "nodes", but it is a field of the {type_name} '
+            f'node "{above}" above it: it lost its indentation; indent it like the other fields '
+            f'of "{above}"'
+        )
 
     def _errors(self, data: Any) -> Iterator[ValidationError]:
         """What the composed schema finds, each node checked by its own type's schema."""

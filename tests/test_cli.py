@@ -66,11 +66,20 @@ def test_ivr_validate_reports_the_broken_files_of_a_folder_and_fails(tmp_path: P
     assert done.stderr == "checked 3 flows: 1 error(s), 1 warning(s)\n"
 
 
-def test_ivr_validate_names_a_path_that_does_not_exist() -> None:
-    done = ivr("validate", "flows/nope.yaml")
-    assert done.returncode == 1
+def test_ivr_validate_names_a_path_that_does_not_exist_and_checks_nothing() -> None:
+    done = ivr("validate", "flows/nope.yaml", "nope/", "flows")
+    assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == (
-        "flows/nope.yaml: no such file or folder\nchecked 1 flow: 1 error(s), 0 warning(s)\n"
+        "error: flows/nope.yaml: no such file or folder\nerror: nope/: no such file or folder\n"
+    )
+
+
+def test_ivr_validate_given_a_flow_test_file_says_to_run_ivr_test() -> None:
+    done = ivr("validate", "flows/tests/acme.yaml")
+    assert done.returncode == 1
+    assert done.stdout == (
+        "flows/tests/acme.yaml:3:1: this is a flow test file (it has `flow:` and `cases:`), not "
+        "a flow: run `ivr test flows/tests/acme.yaml` to run its cases\n"
     )
 
 

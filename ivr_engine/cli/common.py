@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DefinitionError
-from ..loader import FLOW_SUFFIXES, FlowLoader
+from ..links import FLOW_SUFFIXES
+from ..loader import FlowLoader
 from ..model import Flow
 from ..project import project_registry
 

@@ -1,4 +1,9 @@
-"""`ivr graph FLOW`: draw a flow as Mermaid, Graphviz DOT or SVG, optionally with coverage."""
+"""`ivr graph FLOW`: draw a flow as Mermaid, Graphviz DOT, SVG or PNG, optionally with coverage.
+
+With `-o FILE` the format follows the file's extension (`.mmd`, `.md`, `.dot`, `.gv`, `.svg`,
+`.png`); an extension it cannot write, or one that contradicts `--format`, is refused before
+anything runs, so Mermaid text never lands in a `.png`.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import DefinitionError
 from ..loader import FlowLoader
 from ..project import project_registry
 from ..tooling.coverage import FlowCoverage
 from ..tooling.flowtest import FlowTests, tests_of
-from ..tooling.graph import build, dot, mermaid, svg
+from ..tooling.graph import build, dot, draw, mermaid
 from .common import flow_path, load_flow
 
-FORMATS = ("mermaid", "dot", "svg")
-SUFFIX_FORMATS = {".mmd": "mermaid", ".md": "mermaid", ".dot": "dot", ".gv": "dot", ".svg": "svg"}
+FORMATS = ("mermaid", "dot", "svg", "png")
+SUFFIX_FORMATS = {
+    ".mmd": "mermaid",
+    ".md": "mermaid",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".svg": "svg",
+    ".png": "png",
+}
+IMAGES = ("svg", "png")  # drawn by Graphviz from the DOT text
 
 
 def add_parser(sub: Any) -> None:
@@ -30,9 +44,16 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--format",
         choices=FORMATS,
-        help="mermaid (default), dot, or svg (needs Graphviz); guessed from -o's suffix",
+        help="mermaid (default), dot, svg or png (svg and png need Graphviz); with -o, taken "
+        "from the file's extension",
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here instead of stdout, in the format its extension names (.mmd, .dot, "
+        ".svg, .png)",
+    )
     parser.add_argument(
         "--coverage",
         action="store_true",
@@ -42,8 +63,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    fmt = output_format(args.format, args.output)
     flow = load_flow(args.flow)
-    fmt = args.format or SUFFIX_FORMATS.get(Path(args.output or "").suffix, "mermaid")
     coverage = None
     if args.coverage:
         coverage = FlowCoverage(flow)
@@ -59,10 +80,31 @@ def run(args: argparse.Namespace) -> int:
         )
     graph = build(flow, coverage)
     text = mermaid(graph) if fmt == "mermaid" else dot(graph)
-    if fmt == "svg":
-        text = svg(text)
+    drawn = draw(text, fmt) if fmt in IMAGES else text.encode("utf-8")
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).write_bytes(drawn)
+    elif fmt == "png":
+        raise DefinitionError("a PNG image is not for the terminal: give -o FILE.png")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(drawn.decode("utf-8"))
     return 0
+
+
+def output_format(asked: str | None, output: str | None) -> str:
+    """The format to write: `--format`, else the extension of `-o`, else Mermaid."""
+    if output is None:
+        return asked or "mermaid"
+    suffix = Path(output).suffix.lower()
+    known = SUFFIX_FORMATS.get(suffix)
+    if known is None and asked is None:
+        shown = f'"{suffix}" files' if suffix else "a file without an extension"
+        raise DefinitionError(
+            f"-o {output}: cannot tell the format of {shown}: name it .svg, .png, .dot or "
+            ".mmd, or give --format"
+        )
+    if known is not None and asked is not None and known != asked:
+        raise DefinitionError(
+            f"-o {output}: a {suffix} file holds {known}, but --format {asked} was asked for: "
+            f"change the extension or drop --format"
+        )
+    return asked or known or "mermaid"

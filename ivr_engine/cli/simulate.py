@@ -101,34 +101,43 @@ def run(args: argparse.Namespace) -> int:
         print(HELP)
         read = _reader(echo=not sys.stdin.isatty())
     else:
-        read = _scripted(args.script.split(","))
+        read = _Script(args.script.split(","))
     fitted = asyncio.run(converse(call, read, print, interactive=interactive))
     print()
     print("\n".join(summary(call)))
+    if isinstance(read, _Script) and read.left:
+        left = ", ".join(quote(answer) for answer in read.left)
+        count = len(read.left)
+        print(
+            f"error: the call ended with {count} script answer{'s' if count > 1 else ''} "
+            f"left unused: {left}; remove {'them' if count > 1 else 'it'} from --script, "
+            "or check the path the call took",
+            file=sys.stderr,
+        )
+        return 1
     return 0 if fitted else 1
 
 
 def _reader(*, echo: bool) -> Any:
     def read(prompt: str) -> str | None:
+        if echo:  # piped input: the prompt on its own line, the answer follows marked
+            print(prompt)
         try:
-            answer = input(prompt)
+            return input("" if echo else f"{prompt}: ")
         except EOFError:
-            print()
+            if not echo:
+                print()
             return None
-        if echo:  # piped input is not shown by the terminal: show it, so the transcript reads
-            print(answer)
-        return answer
 
     return read
 
 
-def _scripted(answers: list[str]) -> Any:
-    remaining = iter(answers)
+class _Script:
+    """The `--script` answers, given in order; what is `left` once the call ended is an error."""
 
-    def read(prompt: str) -> str | None:
-        answer = next(remaining, None)
-        if answer is not None:
-            print(f"{prompt}{answer}")
-        return answer
+    def __init__(self, answers: list[str]) -> None:
+        self.left = list(answers)
 
-    return read
+    def __call__(self, prompt: str) -> str | None:
+        print(prompt)
+        return self.left.pop(0) if self.left else None

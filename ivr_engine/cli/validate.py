@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..errors import FlowError
+from ..links import FolderFlows
 from ..loader import FlowLoader, iter_flow_files
 from ..project import project_registry
 from .problem_output import FORMATS, ProblemOutput
@@ -29,17 +31,20 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    missing = [path for path in args.paths if not Path(path).exists()]
+    if missing:  # an error of its own: nothing was checked
+        for path in missing:
+            print(f"error: {path}: no such file or folder", file=sys.stderr)
+        return 2
     loader = FlowLoader(project_registry())
+    folders: dict[Path, FolderFlows] = {}  # one per folder: each subflow is read once
     files = list(iter_flow_files(args.paths))
     errors = warnings = 0
     output = ProblemOutput(args.format, sys.stdout)
     for path in files:
-        if not path.exists():
-            print(f"{path}: no such file or folder", file=sys.stderr)
-            errors += 1
-            continue
         try:
-            result = loader.load_file(path)
+            folder = folders.setdefault(path.parent, FolderFlows(loader, path.parent))
+            result = loader.load_file(path, others=folder)
             problems = result.warnings
         except FlowError as exc:
             problems = exc.problems

@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..emulator.twiml import Dial, Play, Record, Say
 from ..wording import quote
 from .script import Call, Turn
-from .twiml import Dial, Play, Record, Say
 
 
 def _normal(text: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..emulator.twiml import describe
 from ..errors import FlowError, Problem
 from ..loader import FlowLoader, iter_flow_files
 from ..model import Flow
@@ -48,7 +49,6 @@ from .testfile import (
     parse_at,
     read_test_file,
 )
-from .twiml import describe
 
 SIMULATED_FAULT = "SimulatedFault:"  # how the runtime words a fault asked for by `fail_at`
 

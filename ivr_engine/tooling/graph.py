@@ -34,7 +34,7 @@ COLOURS = {"uncovered": "#e8590c", "uncovered_fill": "#ffe8cc", "error_fill": "#
 
 
 class GraphvizMissing(DefinitionError):
-    """SVG was asked for, but Graphviz's `dot` program is not installed."""
+    """An image (SVG, PNG) was asked for, but Graphviz's `dot` program is not installed."""
 
 
 @dataclass(frozen=True)
@@ -277,18 +277,22 @@ def _dot_attrs(attrs: Mapping[str, str]) -> str:
     return ", ".join(f"{name}={_dot_id(value)}" for name, value in attrs.items())
 
 
-def svg(dot_text: str) -> str:
-    """Draw DOT text as SVG with Graphviz; `GraphvizMissing` says what to do when it is absent."""
+def draw(dot_text: str, image: str) -> bytes:
+    """Draw DOT text as an image (`svg`, `png`) with Graphviz's `dot` program.
+
+    `GraphvizMissing` says what to do when `dot` is absent.
+    """
     program = shutil.which("dot")
     if program is None:
         raise GraphvizMissing(
-            "drawing SVG needs Graphviz's `dot` program, which is not installed: install Graphviz "
-            "(e.g. `apt-get install graphviz` or `brew install graphviz`), or use "
-            "--format mermaid or --format dot"
+            f"drawing {image.upper()} needs Graphviz's `dot` program, which is not installed: "
+            "install Graphviz (e.g. `apt-get install graphviz` or `brew install graphviz`), or "
+            "use --format mermaid or --format dot"
         )
     done = subprocess.run(
-        [program, "-Tsvg"], input=dot_text, capture_output=True, text=True, check=False
+        [program, f"-T{image}"], input=dot_text.encode("utf-8"), capture_output=True, check=False
     )
     if done.returncode != 0:
-        raise DefinitionError(f"Graphviz could not draw the diagram: {done.stderr.strip()}")
+        stderr = done.stderr.decode("utf-8", "replace").strip()
+        raise DefinitionError(f"Graphviz could not draw the diagram: {stderr}")
     return done.stdout

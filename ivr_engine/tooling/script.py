@@ -18,6 +18,23 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..emulator.caller import Keys
+from ..emulator.caller import Speech as Spoken
+from ..emulator.twiml import (
+    Dial,
+    Listen,
+    Record,
+    Reply,
+    Verb,
+    Waiting,
+    dialled,
+    gathered,
+    listens_for,
+    read_twiml,
+    recorded,
+    spoken_seconds,
+)
+from ..emulator.twiml import split as split_reply
 from ..errors import StepError
 from ..links import FolderFlows
 from ..loader import FlowLoader
@@ -38,8 +55,6 @@ from ..runtime import (
 )
 from ..runtime.effects import OutboundMessage
 from ..runtime.services import Services
-from .twiml import Dial, Listen, Record, Reply, Verb, Waiting, listens_for, read_twiml
-from .twiml import split as split_reply
 
 DEFAULT_CALLER = "+15550001234"
 DEFAULT_CALLED = "+15550009999"
@@ -277,37 +292,35 @@ class Call:
                 raise ActionError(
                     f'"{action.keys}" are not phone keys: use 0-9, * and # (e.g. press: "1")'
                 )
-            digits = action.keys
-            if listen.finish_on_key and listen.finish_on_key in digits:
-                digits = digits[: digits.index(listen.finish_on_key)]
-            if listen.num_digits:
-                digits = digits[: listen.num_digits]
-            return self._action_event(listen.action, EventKind.INPUT, {"Digits": digits})
+            params = gathered(listen, Keys(action.keys))
+            return (
+                None
+                if params is None
+                else self._action_event(listen.action, EventKind.INPUT, params)
+            )
         if isinstance(action, Speak):
             if not listen.speech:
                 raise ActionError(
                     f"the caller cannot speak an answer here: the call listens for {listens_for(listen)}"
                 )
-            params = {"SpeechResult": action.text, "Confidence": "0.92"}
-            return self._action_event(listen.action, EventKind.INPUT, params)
+            params = gathered(listen, Spoken(action.text))
+            return (
+                None
+                if params is None
+                else self._action_event(listen.action, EventKind.INPUT, params)
+            )
         raise ActionError(self._mismatch(action, listen))
 
     def _record_event(self, action: Action, record: Record) -> Event | None:
         if isinstance(action, Silence):
             return None
-        if isinstance(action, Speak):  # speaking into a recording: about 2.5 words a second
-            action = Recording(max(1, math.ceil(len(action.text.split()) / 2.5)))
+        if isinstance(action, Speak):  # speaking into a recording: as long as it takes to say
+            action = Recording(max(1, math.ceil(spoken_seconds(action.text))))
         if isinstance(action, Recording):
             if action.seconds < 1:
                 return None
-            seconds = min(action.seconds, record.max_length or action.seconds)
             self._serial += 1
-            sid = f"RE{self._serial:032x}"
-            params = {
-                "RecordingSid": sid,
-                "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{sid}",
-                "RecordingDuration": str(seconds),
-            }
+            params = recorded(record, action.seconds, ACCOUNT_SID, f"RE{self._serial:032x}")
             return self._action_event(record.action, EventKind.RECORD, params)
         raise ActionError(self._mismatch(action, record))
 
@@ -318,13 +331,10 @@ class Call:
             raise ActionError(
                 f'"{action.status}" is not a dial result: use one of {", ".join(DIAL_OUTCOMES)}'
             )
+        if not dial.action:
+            return None  # without an action Twilio goes on with the next verb
         self._serial += 1
-        connected = action.status in ("completed", "answered")
-        params = {
-            "DialCallStatus": action.status,
-            "DialCallSid": f"CA{self._serial:032x}",
-            "DialCallDuration": "42" if connected else "0",
-        }
+        params = dialled(action.status, f"CA{self._serial:032x}")
         return self._action_event(dial.action, EventKind.DIAL, params)
 
     def _mismatch(self, action: Action, waits_on: Waiting) -> str:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ..emulator.twiml import Dial, Listen, Record, Waiting, describe, listens_for
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
 from ..nodes.prompting import KEYS
 from .script import (
@@ -27,7 +28,6 @@ from .script import (
     Speak,
     Turn,
 )
-from .twiml import Dial, Listen, Record, Waiting, describe, listens_for
 
 HELP = (
     'Type keys then Enter, "say: words" to speak, an empty line for silence, "hangup" to hang up.'
@@ -80,7 +80,22 @@ def prompt_for(waits_on: Waiting, node: str | None) -> str:
         what = f"dialling {', '.join(waits_on.values)}: what happens? {', '.join(DIAL_OUTCOMES)}"
     else:  # pragma: no cover - every waiting verb is listed above
         what = "waiting"
-    return f"[{node}] {what} > "
+    return f"[{node}] {what}"
+
+
+def done_by_caller(action: Action) -> str:
+    """The caller's action as a transcript line, marked apart from what the flow says."""
+    if isinstance(action, Press):
+        return f"caller presses {action.keys}"
+    if isinstance(action, Speak):
+        return f'caller says "{action.text}"'
+    if isinstance(action, Silence):
+        return "caller is silent"
+    if isinstance(action, Recording):
+        return f"caller speaks for {action.seconds} s"
+    if isinstance(action, DialResult):
+        return f"the dialled call: {action.status}"
+    return "caller hangs up"
 
 
 def heard_lines(turn: Turn) -> list[str]:
@@ -106,7 +121,9 @@ async def converse(call: Call, read: Read, write: Write, *, interactive: bool = 
             await call.act(HangUp())
             break
         try:
-            turn = await call.act(parse_answer(answer, waits_on))
+            action = parse_answer(answer, waits_on)
+            write(f"  {done_by_caller(action)}")
+            turn = await call.act(action)
         except ActionError as exc:
             write(f"  ? {exc}")
             if not interactive:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FlowError, Problem
-from ..loader import FLOW_SUFFIXES, TEST_SUFFIXES
+from ..links import FLOW_SUFFIXES, TEST_SUFFIXES
 from ..reader import Document, Position, read_yaml
 from ..wording import choices, quote, suggest
 from .steps import CHECKS, Bad

@@ -23,6 +23,7 @@ from ..twilio_fields import whole_number
 from .body_timer import BodyTimer
 from .responses import Answer, plain
 from .settings import Settings
+from .signature_log import rejection
 
 log = logging.getLogger("ivr_engine.web")
 
@@ -134,9 +135,16 @@ class SignatureCheck:
             params = parse_form(body) if scope["method"] == "POST" else FormParams()
         except UnicodeDecodeError:
             return plain(400, "request body is not form-encoded UTF-8")
-        if not self._signed(scope, _Headers(scope), params):
+        headers = _Headers(scope)
+        if not self._signed(scope, headers, params):
             log.warning(
-                "rejected %s %s: bad or missing X-Twilio-Signature", scope["method"], scope["path"]
+                "%s",
+                rejection(
+                    scope,
+                    self.public_url(scope, headers.host),
+                    signed=bool(headers.signature),
+                    public_url=self.settings.public_url,
+                ),
             )
             return plain(403, "invalid Twilio signature")
         if scope["method"] != "POST":

@@ -30,11 +30,14 @@ def test_a_scripted_call_prints_what_the_caller_hears_then_path_variables_and_me
         'Calling flow "acme" (flows/acme.yaml) from +15551234567 on Thu 2026-12-24 18:30 (UTC)',
         '  say "Thanks for calling Acme."',
         '  say "Press 1 for sales, 2 for support, or 0 to leave a message."',
-        "[main_menu] waiting for keys (1 digit), or silence > 1",
+        "[main_menu] waiting for keys (1 digit), or silence",
+        "  caller presses 1",
         "[sales] dialling +15550100: what happens? completed, answered, busy, no-answer, failed, "
-        "canceled > busy",
+        "canceled",
+        "  the dialled call: busy",
         '  say "Nobody can take your call right now. Please leave a message after the beep."',
-        "[voicemail] recording: seconds the caller speaks, or silence > 12",
+        "[voicemail] recording: seconds the caller speaks, or silence",
+        "  caller speaks for 12 s",
         '  say "Thanks, we\'ll call you back soon. Goodbye."',
         "",
         "The call ended: hangup",
@@ -57,19 +60,21 @@ def test_typed_answers_are_asked_again_when_they_do_not_fit_and_the_end_of_input
         'Type keys then Enter, "say: words" to speak, an empty line for silence, "hangup" to hang up.'
     )
     assert lines[4:] == [
-        "[main_menu] waiting for keys (1 digit), or silence > ",
+        "[main_menu] waiting for keys (1 digit), or silence",
+        "  caller is silent",
         '  say "Sorry, I didn\'t hear anything."',
         '  say "Press 1 for sales, 2 for support, or 0 to leave a message."',
-        "[main_menu] waiting for keys (1 digit), or silence > hello",
+        "[main_menu] waiting for keys (1 digit), or silence",
         '  ? "hello" is not keys: type keys (0-9, * and #), "say: words", an empty line for '
         "silence, or hangup",
-        "[main_menu] waiting for keys (1 digit), or silence > 2",
+        "[main_menu] waiting for keys (1 digit), or silence",
+        "  caller presses 2",
         '  ! the flow failed: SimulatedFault: node "support" failed on purpose (a simulated fault) '
         "(call CA00000000000000000000000000000001, node 'support')",
         '  say "We\'re sorry, something went wrong."',
         '  say "Let me take a message instead."',
         '  say "Nobody can take your call right now. Please leave a message after the beep."',
-        "[voicemail] recording: seconds the caller speaks, or silence > ",
+        "[voicemail] recording: seconds the caller speaks, or silence",
         "(no more input: the caller hangs up)",
         "",
         "The call ended: caller hung up",
@@ -89,6 +94,23 @@ def test_a_script_answer_that_does_not_fit_stops_with_exit_code_1(ivr) -> None:
         "Variables: none",
         "Messages that would have been sent: none",
     ]
+
+
+def test_script_answers_left_when_the_call_ends_are_an_error_naming_them(ivr) -> None:
+    done = ivr("simulate", "acme", "--script", "1,busy,12,3,say: hi", "--at", "2026-12-24 18:30")
+    assert done.returncode == 1
+    assert "The call ended: hangup" in done.stdout.splitlines()
+    assert done.stderr == (
+        'error: the call ended with 2 script answers left unused: "3", "say: hi"; remove them '
+        "from --script, or check the path the call took\n"
+    )
+
+
+def test_a_spoken_answer_and_silence_are_marked_as_the_callers(ivr) -> None:
+    done = ivr("simulate", "acme", "--script", ",say: sales please", "--at", "2026-12-24 18:30")
+    lines = done.stdout.splitlines()
+    assert lines[4] == "  caller is silent"
+    assert '  caller says "sales please"' in lines
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ivr_engine.model import Flow
 from ivr_engine.tooling.coverage import FlowCoverage, edges
 from ivr_engine.tooling.graph import build, dot, first_words, mermaid
@@ -236,6 +238,71 @@ def test_svg_is_drawn_by_dot_from_the_dot_text(tmp_path: Path, root: Path) -> No
     assert done.returncode == 0, done.stderr
     assert out.read_text() == "<svg>drawn</svg>\n"
     assert received.read_text() == ivr("graph", "acme", "--format", "dot", cwd=root).stdout
+
+
+def _fake_dot(tmp_path: Path) -> Path:
+    """A stand-in `dot` that writes the format it was asked for (`-Tpng` -> `PNG:` + DOT)."""
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nprintf "%s:" "${1#-T}"\ncat\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return fake.parent
+
+
+def test_png_is_drawn_by_dot_as_an_image_never_mermaid_text(tmp_path: Path, root: Path) -> None:
+    out = tmp_path / "acme.png"
+    done = ivr("graph", "acme", "-o", str(out), cwd=root, env_path=f"{_fake_dot(tmp_path)}:/bin")
+    assert done.returncode == 0, done.stderr
+    dot_text = ivr("graph", "acme", "--format", "dot", cwd=root).stdout
+    assert out.read_bytes() == b"png:" + dot_text.encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("acme.dot", "digraph"), ("acme.gv", "digraph"), ("acme.mmd", "flowchart")]
+)
+def test_text_formats_follow_the_extension_of_the_output_file(
+    tmp_path: Path, root: Path, name: str, fmt: str
+) -> None:
+    out = tmp_path / name
+    assert ivr("graph", "acme", "-o", str(out), cwd=root).returncode == 0
+    assert out.read_text().startswith(fmt)
+
+
+def test_png_without_graphviz_is_refused_and_writes_nothing(tmp_path: Path, root: Path) -> None:
+    out = tmp_path / "acme.png"
+    done = ivr("graph", "acme", "-o", str(out), cwd=root, env_path=str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: drawing PNG needs Graphviz's `dot` program")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-o", "acme.pdf"],
+            'error: -o acme.pdf: cannot tell the format of ".pdf" files: name it .svg, .png, '
+            ".dot or .mmd, or give --format\n",
+        ),
+        (
+            ["-o", "acme"],
+            "error: -o acme: cannot tell the format of a file without an extension: name it "
+            ".svg, .png, .dot or .mmd, or give --format\n",
+        ),
+        (
+            ["-o", "acme.png", "--format", "mermaid"],
+            "error: -o acme.png: a .png file holds png, but --format mermaid was asked for: "
+            "change the extension or drop --format\n",
+        ),
+        (["--format", "png"], "error: a PNG image is not for the terminal: give -o FILE.png\n"),
+    ],
+)
+def test_an_output_it_cannot_write_is_refused_with_the_reason(
+    tmp_path: Path, root: Path, args: list[str], message: str
+) -> None:
+    done = ivr("graph", "acme", *args, cwd=root, env_path=f"{_fake_dot(tmp_path)}:/bin")
+    assert (done.returncode, done.stderr, done.stdout) == (2, message, "")
+    assert not (root / "acme.png").exists() and not (root / "acme.pdf").exists()
 
 
 def test_graph_with_coverage_runs_the_flows_tests(root: Path) -> None:

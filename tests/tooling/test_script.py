@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ivr_engine.emulator.twiml import Dial, Listen, Record, Say
 from ivr_engine.model import Flow
 from ivr_engine.runtime import Taken
 from ivr_engine.tooling.script import (
@@ -17,7 +18,6 @@ from ivr_engine.tooling.script import (
     Silence,
     Speak,
 )
-from ivr_engine.tooling.twiml import Dial, Listen, Record, Say
 
 MONDAY_NOON_NY = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # 12:00 in New York
 
@@ -66,6 +66,11 @@ def test_silence_runs_what_twilio_runs_after_the_gather_and_counts_as_no_input(a
         next(v.text for v in last.heard if isinstance(v, Say)) == "Sorry, I didn't hear anything."
     )
     assert last.taken == (Taken("main_menu", "no input", "main_menu", "acme"),)
+
+
+def test_only_the_finish_key_is_no_input_by_the_same_rule_as_the_emulator(acme: Flow) -> None:
+    call = play(Call(acme, at=MONDAY_NOON_NY), Press("#"))
+    assert call.turns[-1].taken == (Taken("main_menu", "no input", "main_menu", "acme"),)
 
 
 def test_silence_at_a_recording_records_nothing(acme: Flow) -> None:

@@ -147,3 +147,63 @@ def test_a_repeated_field_is_covered_by_the_signature_with_all_its_values(
     )
     assert signed.status_code == 200
     assert "Thanks for calling Acme." in signed.text
+
+
+def _rejections(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("rejected ")]
+
+
+def test_a_rejection_behind_a_tunnel_names_the_url_checked_the_headers_and_ivr_public_url(
+    twilio: Twilio, caplog: pytest.LogCaptureFixture
+) -> None:
+    params = {"CallSid": SID, "From": "+15551234567", "To": "+15550000000"}
+    signature = twilio.sign("https://abc.ngrok.app/voice/acme", params)
+    headers = {
+        "X-Twilio-Signature": signature,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "abc.ngrok.app",
+    }
+    with caplog.at_level("WARNING", logger="ivr_engine.web"):
+        response = twilio.client.post("/voice/acme", data=params, headers=headers)
+    assert response.status_code == 403
+    assert _rejections(caplog) == [
+        "rejected POST /voice/acme: bad X-Twilio-Signature; checked against URL "
+        "http://testserver/voice/acme; headers seen: Host: testserver, X-Forwarded-Proto: https, "
+        "X-Forwarded-Host: abc.ngrok.app; the proxy headers say Twilio called "
+        "https://abc.ngrok.app, not the URL checked: set IVR_PUBLIC_URL=https://abc.ngrok.app "
+        "(the public base URL Twilio calls)"
+    ]
+    assert signature not in caplog.text and AUTH_TOKEN not in caplog.text
+
+
+def test_a_rejection_without_proxy_headers_points_at_the_token_and_ivr_public_url(
+    twilio: Twilio, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = Twilio(twilio.client, token="not-the-real-token")
+    with caplog.at_level("WARNING", logger="ivr_engine.web"):
+        forged.post("/voice/acme", {"CallSid": SID})
+        twilio.client.post("/status/call", data={"CallSid": SID})
+    assert _rejections(caplog) == [
+        "rejected POST /voice/acme: bad X-Twilio-Signature; checked against URL "
+        "http://testserver/voice/acme; headers seen: Host: testserver; if Twilio calls another "
+        "URL (through a proxy or tunnel), set IVR_PUBLIC_URL to that public base URL; otherwise "
+        "TWILIO_AUTH_TOKEN differs from the account's",
+        "rejected POST /status/call: missing X-Twilio-Signature; checked against URL "
+        "http://testserver/status/call; headers seen: Host: testserver; Twilio signs every "
+        "request: was it sent by Twilio?",
+    ]
+    assert AUTH_TOKEN not in caplog.text
+
+
+def test_a_rejection_with_ivr_public_url_set_says_the_url_came_from_it(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    public = Settings(**{**settings.__dict__, "public_url": "https://ivr.example.com/base"})
+    with TestClient(create_app(public)) as client, caplog.at_level("WARNING"):
+        Twilio(client, token="wrong").post("/voice/acme", {"CallSid": SID})
+    [line] = _rejections(caplog)
+    assert line.startswith(
+        "rejected POST /voice/acme: bad X-Twilio-Signature; checked against URL "
+        "https://ivr.example.com/base/voice/acme (from IVR_PUBLIC_URL); headers seen: "
+        "Host: testserver; if IVR_PUBLIC_URL is the URL Twilio calls, TWILIO_AUTH_TOKEN differs"
+    )
