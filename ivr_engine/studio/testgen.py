@@ -29,7 +29,7 @@ from ..tooling.script import (
     Turn,
 )
 from ..tooling.testfile import DEFAULT_AT, parse_at
-from ..tooling.twiml import Dial, Listen, Record, Say
+from ..emulator.twiml import Dial, Listen, Record, Say
 from .writer import dump
 
 MAX_CASES = 40
