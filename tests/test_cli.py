@@ -78,7 +78,7 @@ def test_ivr_validate_given_a_flow_test_file_says_to_run_ivr_test() -> None:
     done = ivr("validate", "flows/tests/acme.yaml")
     assert done.returncode == 1
     assert done.stdout == (
-        "flows/tests/acme.yaml:3:1: this is a flow test file (it has `flow:` and `cases:`), not "
+        "flows/tests/acme.yaml:4:1: this is a flow test file (it has `flow:` and `cases:`), not "
         "a flow: run `ivr test flows/tests/acme.yaml` to run its cases\n"
     )
 
