@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import metrics
 from .errors import FlowError
 from .links import FolderFlows
 from .loader import FlowLoader, iter_flow_files
@@ -94,6 +95,7 @@ class FlowRepository:
                     else [f"{path}: {exc}"]
                 )
                 self.rejected[flow_id] = problems
+                metrics.FLOW_RELOADS.labels("refused").inc()
                 kept = self._current.get(flow_id)
                 log.error(
                     "flow %s rejected, %s:\n%s",
@@ -119,6 +121,7 @@ class FlowRepository:
             self._versions[(flow.id, flow.version)] = flow
             self._current[flow.id] = flow
             changed.append(flow.id)
+            metrics.FLOW_RELOADS.labels("accepted").inc()
             log.info("flow %s version %s loaded from %s", flow.id, flow.version, path)
         for path in set(self._seen) - present:
             del self._seen[path]

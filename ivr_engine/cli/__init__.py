@@ -8,13 +8,26 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import DefinitionError
-from . import call, graph, messages, new, plugins, schema_cmd, serve, simulate, test_cmd, validate
+from . import (
+    call,
+    calls,
+    graph,
+    messages,
+    new,
+    plugins,
+    schema_cmd,
+    serve,
+    simulate,
+    test_cmd,
+    validate,
+)
 
 COMMANDS: list[ModuleType] = [
     validate,
     schema_cmd,
     serve,
     call,
+    calls,
     plugins,
     messages,
     new,

@@ -9,7 +9,6 @@ the variables in the README's "Messaging" section.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -38,17 +37,22 @@ def add_parser(sub: Any) -> None:
         help="run without TWILIO_AUTH_TOKEN, accepting unsigned requests (local experiments only)",
     )
     parser.add_argument("--log-level", default=os.environ.get("IVR_LOG_LEVEL", "info"))
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("IVR_LOG_FORMAT", "text"),
+        help="text lines, or one JSON object per line with call_sid and flow (IVR_LOG_FORMAT)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..history.context import configure
     from ..web import Settings, create_app
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure(args.log_level, args.log_format)  # secrets are masked once the app knows them
     settings = Settings.from_env(
         flows_dir=Path(args.flows),
         db_path=args.db,
@@ -60,5 +64,12 @@ def run(args: argparse.Namespace) -> int:
         print(
             "WARNING: --insecure: requests are NOT checked to come from Twilio. Never expose this server."
         )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, server_header=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=None,  # our handler: JSON or text, secrets masked
+        server_header=False,
+    )
     return 0

@@ -17,9 +17,13 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount, Route
 
 from ..calls import CallService
 from ..flows import FlowRepository
+from ..history import context as log_context
+from ..history.log import Secrets, env_secrets
+from ..history.retention import keep_pruning
 from ..http_client import shared_http_client
 from ..loader import FlowLoader
 from ..messaging import (
@@ -37,6 +41,7 @@ from ..runtime.services import Services, flow_environment
 from ..store.database import Database
 from ..store.sessions import SessionStore
 from .messaging_webhooks import messaging_webhooks
+from .metrics import metrics_endpoint
 from .settings import Settings
 from .voice_webhooks import routes, voice_webhooks
 from .webhooks import TwilioWebhooks
@@ -65,13 +70,18 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         consent, window = ConsentStore(database), WindowStore(database)
         app.state.flows = flows
         app.state.database = database
+        app.state.settings = settings
         http = shared_http_client()
         services = Services(http=http, env=flow_environment(os.environ), flows=flows)
+        secrets = _secrets(settings, services, flows)
+        app.state.secrets = secrets
+        log_context.use_secrets(secrets)
         app.state.calls = CallService(
             flows,
             SessionStore(database, outbox),
             url_prefix=settings.public_url or "",
             services=services,
+            secrets=secrets,
         )
         app.state.inbound = InboundHandler(database, consent, window)
         app.state.message_status = StatusStore(database, consent)
@@ -79,12 +89,17 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         watcher = asyncio.create_task(
             flows.watch(settings.reload_interval), name="ivr-flow-watcher"
         )
+        pruner = asyncio.create_task(
+            keep_pruning(database, settings.retention_days, settings.retention_interval),
+            name="ivr-retention",
+        )
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (pruner, watcher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if worker is not None:
                 await worker.stop()
             if sender is not None:
@@ -93,7 +108,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await database.close()
 
     return Starlette(
-        routes=routes,
+        routes=[*routes, *observe_routes(settings)],
         middleware=[
             Middleware(
                 TwilioWebhooks, settings=settings, webhooks=[*voice_webhooks, *messaging_webhooks]
@@ -101,6 +116,29 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         ],
         lifespan=lifespan,
     )
+
+
+def _secrets(settings: Settings, services: Services, flows: FlowRepository) -> Secrets:
+    """What no log line, page or stored log entry may show (see `Secrets`)."""
+    served = [flow for flow_id in flows.ids() if (flow := flows.current(flow_id)) is not None]
+    return Secrets(
+        [
+            settings.auth_token,
+            settings.dashboard_password,
+            settings.metrics_token,
+            *env_secrets(services.env, served),
+        ]
+    )
+
+
+def observe_routes(settings: Settings) -> list[BaseRoute]:
+    """/metrics always; /dashboard only when IVR_DASHBOARD_PASSWORD is set."""
+    found: list[BaseRoute] = [Route("/metrics", metrics_endpoint, methods=["GET"])]
+    if settings.dashboard_password:
+        from .dashboard import dashboard_app
+
+        found.append(Mount("/dashboard", app=dashboard_app(settings), name="dashboard"))
+    return found
 
 
 async def _start_worker(

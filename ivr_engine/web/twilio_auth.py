@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from starlette.types import Receive, Scope, Send
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
+from .. import metrics
 from .responses import plain
 from .settings import Settings
 
@@ -131,6 +132,7 @@ class SignatureCheck:
             log.warning(
                 "rejected %s %s: bad or missing X-Twilio-Signature", scope["method"], scope["path"]
             )
+            metrics.SIGNATURE_REJECTIONS.inc()
             await plain(403, "invalid Twilio signature").send(send)
             return None
         if scope["method"] != "POST":

@@ -11,11 +11,13 @@ to the Starlette app.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .. import metrics
 from .responses import Answer, plain
 from .settings import Settings
 from .twilio_auth import FormParams, SignatureCheck
@@ -35,6 +37,8 @@ class Webhook:
     def __init__(self, path: str, handler: Handler, methods: Iterable[str] = ("POST",)) -> None:
         self.path = path
         self.handler = handler
+        # the latency histogram's `route` label: one per kind of webhook
+        self.latency = metrics.WEBHOOK_SECONDS.labels(handler.__name__.replace("_", "-"))
         allowed = set(methods)
         self.methods = frozenset(allowed | ({"HEAD"} if "GET" in allowed else set()))
         self.allow = ", ".join(sorted(self.methods)).encode()
@@ -78,6 +82,7 @@ class TwilioWebhooks:
         if scope["type"] != "http" or not scope["path"].startswith(TWILIO_PREFIXES):
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()  # the latency includes reading and checking the request
         params = await self.check.admit(scope, receive, send)
         if params is None:  # answered 400 or 403: nothing else runs
             return
@@ -93,5 +98,6 @@ class TwilioWebhooks:
             scope["path_params"] = path_params
             answer = await webhook.handler(scope, params)
             await answer.send(send)
+            webhook.latency.observe(time.perf_counter() - began)
             return
         await plain(404, "Not Found").send(send)
