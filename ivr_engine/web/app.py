@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import Mount, Route
 
 from ..calls import CallService
 from ..flows import FlowRepository
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             log.warning("no flows are being served from %s", settings.flows_dir)
         outbox = OutboxStore(database, settings.messaging)
         consent, window = ConsentStore(database), WindowStore(database)
+        app.state.outbox = outbox
         app.state.flows = flows
         app.state.database = database
         app.state.settings = settings
@@ -107,8 +108,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await http.aclose()
             await database.close()
 
-    return Starlette(
-        routes=[*routes, *observe_routes(settings)],
+    app = Starlette(
+        routes=[*routes, Route("/metrics", metrics_endpoint, methods=["GET"])],
         middleware=[
             Middleware(
                 TwilioWebhooks, settings=settings, webhooks=[*voice_webhooks, *messaging_webhooks]
@@ -116,6 +117,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         ],
         lifespan=lifespan,
     )
+    if settings.dashboard_password:  # off unless a password is set
+        from .dashboard import dashboard_app
+
+        app.router.routes.append(Mount("/dashboard", app=dashboard_app(settings, app.state)))
+    return app
 
 
 def _secrets(settings: Settings, services: Services, flows: FlowRepository) -> Secrets:
@@ -129,16 +135,6 @@ def _secrets(settings: Settings, services: Services, flows: FlowRepository) -> S
             *env_secrets(services.env, served),
         ]
     )
-
-
-def observe_routes(settings: Settings) -> list[BaseRoute]:
-    """/metrics always; /dashboard only when IVR_DASHBOARD_PASSWORD is set."""
-    found: list[BaseRoute] = [Route("/metrics", metrics_endpoint, methods=["GET"])]
-    if settings.dashboard_password:
-        from .dashboard import dashboard_app
-
-        found.append(Mount("/dashboard", app=dashboard_app(settings), name="dashboard"))
-    return found
 
 
 async def _start_worker(
