@@ -122,7 +122,7 @@ def entry(
     }
     if event is not None:
         got = {
-            name: event.params[key]
+            name: _value(event.params[key], secrets)
             for key, name in EVENT_FIELDS.items()
             if event.params.get(key, "") != ""
         }
