@@ -11,6 +11,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -215,7 +216,14 @@ def make_call(
             result = await emulated.run()
         return result.call_sid
 
-    return asyncio.run(call())
+    return run_async(call)
+
+
+def run_async(coroutine: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to its end in a thread of its own: Playwright's sync API keeps an
+    event loop running in the test's thread, where `asyncio.run` is not allowed."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine())).result()  # type: ignore[arg-type]
 
 
 def in_history(server: Server, read: Callable[[Database], Awaitable[T]]) -> T:
@@ -228,7 +236,7 @@ def in_history(server: Server, read: Callable[[Database], Awaitable[T]]) -> T:
         finally:
             await database.close()
 
-    return asyncio.run(run())
+    return run_async(run)
 
 
 def calls(server: Server, **filters: Any) -> list[dict[str, Any]]:
