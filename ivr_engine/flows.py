@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,11 +134,18 @@ class FlowRepository:
                 )
         return changed
 
-    async def watch(self, interval: float = 1.0) -> None:
-        """Poll the folder for edits until cancelled (no extra dependency, works on every OS)."""
+    async def watch(
+        self, interval: float = 1.0, on_change: Callable[[list[str]], None] | None = None
+    ) -> None:
+        """Poll the folder for edits until cancelled (no extra dependency, works on every OS).
+
+        `on_change` hears the ids of the flows whose current version changed.
+        """
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.reload()
+                changed = await self.reload()
+                if changed and on_change is not None:
+                    on_change(changed)
             except Exception:  # the watcher must outlive any one bad reload
                 log.exception("reloading flows failed")

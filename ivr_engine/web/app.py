@@ -87,8 +87,15 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.inbound = InboundHandler(database, consent, window)
         app.state.message_status = StatusStore(database, consent)
         sender, worker = await _start_worker(settings, outbox, consent, window)
+
+        def refresh_secrets(changed: list[str]) -> None:
+            """A new flow may read other environment variables: mask their values too."""
+            fresh = _secrets(settings, services, flows)
+            app.state.secrets = app.state.calls.secrets = fresh
+            log_context.use_secrets(fresh)
+
         watcher = asyncio.create_task(
-            flows.watch(settings.reload_interval), name="ivr-flow-watcher"
+            flows.watch(settings.reload_interval, refresh_secrets), name="ivr-flow-watcher"
         )
         pruner = asyncio.create_task(
             keep_pruning(database, settings.retention_days, settings.retention_interval),

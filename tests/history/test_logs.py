@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from ivr_engine.history.context import CallContext, JsonFormatter, Redactor, about_call
 from ivr_engine.history.log import Secrets
+from ivr_engine.web import Settings, create_app
 from tests.conftest import AUTH_TOKEN
-from tests.history.conftest import CRM_TOKEN, PASSWORD, Server, make_call, start_server
+from tests.history.conftest import BROKEN_FLOW, CRM_TOKEN, PASSWORD, Server, make_call, start_server
 from tests.messaging.fake_twilio import FakeTwilio
 
 
@@ -64,3 +67,18 @@ def test_a_secret_in_a_log_message_is_masked(caplog: pytest.LogCaptureFixture) -
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "token •••!"
     assert (line["call_sid"], line["flow"]) == ("CA123", "acme")
+
+
+def test_a_flow_added_later_has_the_environment_values_it_reads_masked_too(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IVR_TEST_PLAIN_NAME", "plain-but-private-4711")
+    with TestClient(create_app(settings)) as client:
+        assert "plain-but-private-4711" not in client.app.state.secrets  # nothing reads it yet
+        flow = BROKEN_FLOW.replace("IVR_TEST_NOT_SET_ANYWHERE", "IVR_TEST_PLAIN_NAME")
+        (settings.flows_dir / "later.yaml").write_text(flow)
+        deadline = time.monotonic() + 10
+        while "plain-but-private-4711" not in client.app.state.secrets:
+            assert time.monotonic() < deadline, "the new flow's environment value is not masked"
+            time.sleep(0.05)
+        assert client.app.state.calls.secrets is client.app.state.secrets
