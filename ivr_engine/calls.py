@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -18,7 +19,10 @@ from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from . import metrics
 from .flows import FlowRepository
+from .history.context import about_call
+from .history.log import Secrets, entry
 from .model import Flow
 from .nodes.record import recording_value
 from .runtime import (
@@ -65,8 +69,10 @@ class CallService:
         url_prefix: str = "",
         clock: Callable[[], datetime] | None = None,
         services: Services | None = None,
+        secrets: Secrets | None = None,
     ) -> None:
         self.flows = flows
+        self.secrets = secrets or Secrets()  # masked in the execution log
         # what node code may use (HTTP client, environment) and where subflows are found
         self.services = services or Services(flows=flows)
         self.sessions = sessions
@@ -81,6 +87,7 @@ class CallService:
 
     async def incoming(self, flow_id: str, params: Mapping[str, str]) -> str:
         call_sid = params["CallSid"]
+        about_call(call_sid, flow_id)
         async with self.sessions.locked(call_sid):
             existing = await self.sessions.load(call_sid)
             if existing is not None:  # Twilio retried the incoming-call webhook
@@ -93,13 +100,17 @@ class CallService:
                     flow_id,
                 )
                 return apology_twiml()
-            result = await start_call(flow, params, **self._options())
-            return await self._commit(result)
+            began, options = time.perf_counter(), self._options()
+            result = await start_call(flow, params, **options)
+            metrics.CALLS_STARTED.labels(flow.id).inc()
+            return await self._commit(result, flow, None, None, options["now"], began)
 
     async def action(
         self, flow_id: str, step_number: int, kind: EventKind, params: Mapping[str, str]
     ) -> str:
         call_sid = params["CallSid"]
+        about_call(call_sid, flow_id)
+        began = time.perf_counter()
         async with self.sessions.locked(call_sid):
             session = await self.sessions.load(call_sid)
             if session is None:
@@ -112,8 +123,10 @@ class CallService:
                     )
                     return apology_twiml()
                 reason = f"no session for call {call_sid} (action on flow {flow_id!r})"
-                result = await recover(flow, params, reason, **self._options())
-                return await self._commit(result)
+                options = self._options()
+                result = await recover(flow, params, reason, **options)
+                event = Event(kind, params)
+                return await self._commit(result, flow, None, event, options["now"], began)
             if session.pending_recording and kind in (EventKind.RECORD, EventKind.NO_RECORDING):
                 return await self.late_recording(session, kind, params)
             if step_number != session.step:
@@ -133,7 +146,8 @@ class CallService:
                     session.flow_version,
                 )
                 return apology_twiml(session.language)
-            result = await step(flow, session, Event(kind, params), **self._options())
+            event, options = Event(kind, params), self._options()
+            result = await step(flow, session, event, **options)
             if result.session.recording_updates and kind is EventKind.RECORD:
                 merged = result.session.evolve(
                     vars=_apply_early(dict(result.session.vars), result.session)
@@ -141,20 +155,32 @@ class CallService:
                 result = replace(
                     result, session=merged.evolve(recording_updates=_unmatched(merged))
                 )
-            return await self._commit(result)
+            return await self._commit(result, flow, session, event, options["now"], began)
 
     def _options(self) -> dict[str, Any]:
         """What every run of the runtime gets from this service: the time, URLs and services."""
         return {"now": self.clock(), "url_prefix": self.url_prefix, "services": self.services}
 
-    async def _commit(self, result: StepResult) -> str:
+    async def _commit(
+        self,
+        result: StepResult,
+        flow: Flow,
+        before: Session | None,
+        event: Event | None,
+        now: datetime,
+        began: float,
+    ) -> str:
+        """Commit the step with its execution-log entry, and answer its TwiML."""
+        seconds = time.perf_counter() - began
+        record = entry(flow, before, event, result, at=now, seconds=seconds, secrets=self.secrets)
         if result.error:
             log.error(
                 "call %s: step failed, caller heard an apology: %s",
                 result.session.call_sid,
-                result.error,
+                record["error"],
             )
-        await self.sessions.save(result.session, result.messages)
+            metrics.NODE_ERRORS.labels(flow.id, record.get("error_node_type", "")).inc()
+        await self.sessions.save(result.session, result.messages, log=record)
         return result.twiml
 
     async def follow_up(
@@ -175,6 +201,7 @@ class CallService:
             session = await self.sessions.load(call_sid)
             if session is None:
                 return
+            about_call(call_sid, session.flow_id)
             ended = status in ENDED_STATUSES
             call = dict(session.call)
             call["status"] = status
@@ -199,6 +226,9 @@ class CallService:
             elif ended and not _waiting(session):
                 updated, messages = await self._after_call_once(updated)
             await self.sessions.save(updated, messages, [("call-status", dict(params))])
+            if ended and session.status not in ENDED_STATUSES:
+                outcome = "error" if updated.end_reason == "error" else status
+                metrics.CALLS_ENDED.labels(session.flow_id, outcome).inc()
 
     async def _recording_in_flight(self, session: Session) -> dict[str, Any] | None:
         """The `record` node the call was waiting at when it ended, if its variable waits."""

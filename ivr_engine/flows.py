@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import metrics
 from .errors import FlowError
 from .links import FolderFlows
 from .loader import FlowLoader
@@ -89,6 +91,7 @@ class FlowRepository:
             except FlowError as exc:
                 problems = [str(p) for p in exc.problems]
                 self.rejected[flow_id] = problems
+                metrics.FLOW_RELOADS.labels("refused").inc()
                 kept = self._current.get(flow_id)
                 log.error(
                     "flow %s rejected, %s:\n%s",
@@ -114,6 +117,7 @@ class FlowRepository:
             self._versions[(flow.id, flow.version)] = flow
             self._current[flow.id] = flow
             changed.append(flow.id)
+            metrics.FLOW_RELOADS.labels("accepted").inc()
             log.info("flow %s version %s loaded from %s", flow.id, flow.version, path)
         for path in set(self._seen) - present:
             del self._seen[path]
@@ -125,11 +129,18 @@ class FlowRepository:
                 )
         return changed
 
-    async def watch(self, interval: float = 1.0) -> None:
-        """Poll the folder for edits until cancelled (no extra dependency, works on every OS)."""
+    async def watch(
+        self, interval: float = 1.0, on_change: Callable[[list[str]], None] | None = None
+    ) -> None:
+        """Poll the folder for edits until cancelled (no extra dependency, works on every OS).
+
+        `on_change` hears the ids of the flows whose current version changed.
+        """
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.reload()
+                changed = await self.reload()
+                if changed and on_change is not None:
+                    on_change(changed)
             except Exception:  # the watcher must outlive any one bad reload
                 log.exception("reloading flows failed")

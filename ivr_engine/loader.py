@@ -126,7 +126,12 @@ class FlowLoader:
             language=data.get("language", DEFAULT_LANGUAGE),
             voice=data.get("voice"),
             timezone=data.get("timezone", DEFAULT_TIMEZONE),
-            vars=dict(data.get("vars") or {}),
+            vars=variable_defaults(data.get("vars") or {}),
+            sensitive=frozenset(
+                name
+                for name, value in (data.get("vars") or {}).items()
+                if isinstance(value, dict) and value.get("sensitive") is True
+            ),
             on_error=data.get("on_error"),
             on_hangup=data.get("on_hangup"),
             description=data.get("description", ""),
@@ -209,3 +214,11 @@ def iter_flow_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield from flow_files(path)
         else:
             yield path
+
+
+def variable_defaults(declared: dict[str, Any]) -> dict[str, Any]:
+    """Each variable's starting value: `name: value`, or `name: {default: value, sensitive: ...}`."""
+    return {
+        name: value.get("default") if isinstance(value, dict) else value
+        for name, value in declared.items()
+    }

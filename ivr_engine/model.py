@@ -29,6 +29,8 @@ class Flow:
     voice: str | None = None
     timezone: str = DEFAULT_TIMEZONE
     vars: Mapping[str, Any] = field(default_factory=dict)
+    # variables declared `sensitive: true`: their values are masked in the call history
+    sensitive: frozenset[str] = frozenset()
     on_error: str | None = None
     on_hangup: str | None = None
     description: str = ""

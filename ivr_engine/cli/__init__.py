@@ -10,6 +10,7 @@ from types import ModuleType
 from ..errors import DefinitionError
 from . import (
     call,
+    calls,
     graph,
     import_cmd,
     lsp,
@@ -28,6 +29,7 @@ COMMANDS: list[ModuleType] = [
     schema_cmd,
     serve,
     call,
+    calls,
     plugins,
     messages,
     new,

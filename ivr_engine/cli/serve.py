@@ -10,7 +10,6 @@ the variables in the README's "Messaging" section.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -46,17 +45,22 @@ def add_parser(sub: Any) -> None:
         help="log every HTTP request (IVR_ACCESS_LOG=1); off by default: it costs about as "
         "much CPU as a bare request, and the server logs every failure anyway",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("IVR_LOG_FORMAT", "text"),
+        help="text lines, or one JSON object per line with call_sid and flow (IVR_LOG_FORMAT)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..history.context import configure
     from ..web import Settings, create_app
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure(args.log_level, args.log_format)  # secrets are masked once the app knows them
     settings = Settings.from_env(
         flows_dir=Path(args.flows),
         db_path=args.db,
@@ -74,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level,
         access_log=args.access_log,
+        log_config=None,  # our handler: JSON or text, secrets masked
         server_header=False,
     )
     return 0

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .. import metrics
 from ..runtime.effects import OutboundMessage
 from .addresses import WHATSAPP, bare_number, recipient_problem, wire_address
 from .consent import OPT_OUT, ConsentStore
@@ -264,6 +265,7 @@ class OutboxWorker:
         return True
 
     async def _record(self, row: OutboxRow, request: SendRequest, outcome: Outcome) -> None:
+        _count(outcome)
         if isinstance(outcome, Accepted):
             await self.outbox.move(
                 row.evolve(status=SENT, message_sid=outcome.sid, reason="", error_code=""),
@@ -315,6 +317,16 @@ class OutboxWorker:
         """Exponential with equal jitter: half the step fixed, half random, capped."""
         step = min(self.settings.retry_max, self.settings.retry_base * 2 ** max(0, attempts - 1))
         return step / 2 + self.jitter() * step / 2
+
+
+def _count(outcome: Outcome) -> None:
+    """The send-results metric: accepted, refused (with Twilio's error code) or unknown."""
+    if isinstance(outcome, Accepted):
+        metrics.SEND_RESULTS.labels("accepted", "").inc()
+    elif isinstance(outcome, Refused):
+        metrics.SEND_RESULTS.labels("refused", str(outcome.code or "")).inc()
+    else:
+        metrics.SEND_RESULTS.labels("unknown", "").inc()
 
 
 def _fields(payload: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from .effects import OutboundMessage
 from .events import Event, EventKind
 from .services import Services
 from .session import CallInfo, Session
-from .twiml import render
+from .twiml import render, told
 
 # A response may chain at most this many nodes; more means a loop the validator could not see
 # (for example through a plugin's dynamic target).
@@ -75,6 +75,8 @@ class StepResult:
     error: str | None = None  # what failed, for the log; the caller heard an apology
     replayed: bool = False
     taken: list[Taken] = field(default_factory=list)
+    told: list[str] = field(default_factory=list)  # what the caller heard, for the call history
+    failed_node: str | None = None  # the node whose failure `error` reports
 
 
 def new_session(flow: Flow, params: Mapping[str, str]) -> Session:
@@ -339,6 +341,7 @@ def _result(
     path: list[str],
     final: tuple[Outcome, Node | None],
     error: str | None = None,
+    failed_node: str | None = None,
 ) -> StepResult:
     outcome, node = final
     ended = isinstance(outcome, End)
@@ -356,7 +359,15 @@ def _result(
         end_reason=outcome.reason if isinstance(outcome, End) else "",
         stack=[] if ended else ctx.stack,
     )
-    return StepResult(twiml, new, ctx.messages, error, taken=list(run.taken))
+    return StepResult(
+        twiml,
+        new,
+        ctx.messages,
+        error,
+        taken=list(run.taken),
+        told=told(ctx.response),
+        failed_node=failed_node,
+    )
 
 
 def _context(
@@ -420,15 +431,15 @@ async def _fail(
         run.taken.clear()  # what the failed attempt took did not happen for the caller
         try:
             final = await _chain(run, ctx, Goto(target, via="error"), path, None)
-            return _result(run, session, ctx, path, final, error)
+            return _result(run, session, ctx, path, final, error, node_id)
         except Exception as second:
             error += f"; the on_error path failed too: {type(second).__name__}: {second}"
             ctx = _context(run, run.root, session, stack=[])
             ctx.response.say(apology(ctx.language), language=ctx.language)
-            return _hang_up(run, session, ctx, error)
+            return _hang_up(run, session, ctx, error, node_id)
     ctx = _context(run, run.root, session, stack=[])
     _apologise(ctx)
-    return _hang_up(run, session, ctx, error)
+    return _hang_up(run, session, ctx, error, node_id)
 
 
 def _apologise(ctx: StepContext) -> None:
@@ -436,11 +447,14 @@ def _apologise(ctx: StepContext) -> None:
     ctx.response.say(apology(ctx.language), language=ctx.language, **voice)
 
 
-def _hang_up(run: _Step, session: Session, ctx: StepContext, error: str) -> StepResult:
+def _hang_up(
+    run: _Step, session: Session, ctx: StepContext, error: str, node_id: str | None
+) -> StepResult:
     ctx.messages.clear()
     ctx.response.hangup()
     run.taken.clear()
-    return _result(run, session, ctx, list(session.path), (End("error"), None), error)
+    final = (End("error"), None)
+    return _result(run, session, ctx, list(session.path), final, error, node_id)
 
 
 def _hangup_twiml() -> str:

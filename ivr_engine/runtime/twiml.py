@@ -51,3 +51,21 @@ def render(response: TwiML) -> str:
         if len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return text
+
+
+def told(response: TwiML) -> list[str]:
+    """What the caller hears from a document, in order: each <Say>'s text, each <Play>'s URL.
+
+    For the call history; walks the verb tree the node code built (no XML is parsed).
+    """
+    found: list[str] = []
+    for verb in response.verbs:
+        if verb.__class__ is str:
+            continue
+        if verb.name == "Say" and verb.value:
+            found.append(str(verb.value))
+        elif verb.name == "Play" and verb.value:
+            found.append(f"[play] {verb.value}")
+        elif verb.verbs:
+            found += told(verb)
+    return found

@@ -198,6 +198,9 @@ class Database:
         await connection.execute("PRAGMA busy_timeout=5000")
         await connection.executescript(SCHEMA)
         await _add_outbox_columns(connection)
+        from .history import apply_sqlite  # the call history's tables (it imports `Write`)
+
+        await apply_sqlite(connection)
         await connection.commit()
         database = cls(connection, str(path))
         database._writer = asyncio.create_task(database._write_loop(), name="ivr-db-writer")

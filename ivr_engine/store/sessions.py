@@ -18,12 +18,14 @@ from .. import json_text
 from ..runtime.effects import OutboundMessage
 from ..runtime.session import Session
 from .database import Database, Write
+from .history import call_status_of
 
 UPSERT_SESSION = """
-INSERT INTO sessions (call_sid, flow_id, flow_version, step, ended, data)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO sessions (call_sid, flow_id, flow_version, step, ended, data, caller, outcome, log)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (call_sid) DO UPDATE SET
     step = excluded.step, ended = excluded.ended, data = excluded.data,
+    outcome = excluded.outcome, log = excluded.log,
     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 """
 QUEUE_MESSAGE = """
@@ -119,8 +121,13 @@ class SessionStore:
         session: Session,
         messages: Sequence[OutboundMessage] = (),
         events: Sequence[tuple[str, dict[str, Any]]] = (),
+        log: dict[str, Any] | None = None,
     ) -> None:
-        """Commit the session, the messages its step queued and any call events, together."""
+        """Commit the session, the messages its step queued and any call events, together.
+
+        `log`, the step's execution-log entry, rides in the session's own row (a trigger
+        files it in `call_log`): no statement of its own.
+        """
         writes = [
             Write(
                 UPSERT_SESSION,
@@ -131,6 +138,9 @@ class SessionStore:
                     session.step,
                     int(session.ended),
                     session.to_json(),
+                    session.call.get("from", ""),
+                    call_status_of(session.ended, session.end_reason, session.status),
+                    json_text.dumps(log) if log is not None else None,
                 ),
             )
         ]

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..emulator.twiml import Dial, Listen, Record, Say
 from ..model import Flow
 from ..tooling.script import (
     Action,
@@ -29,7 +30,6 @@ from ..tooling.script import (
     Turn,
 )
 from ..tooling.testfile import DEFAULT_AT, parse_at
-from ..emulator.twiml import Dial, Listen, Record, Say
 from .writer import dump
 
 MAX_CASES = 40

@@ -17,9 +17,13 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
 
 from ..calls import CallService
 from ..flows import FlowRepository
+from ..history import context as log_context
+from ..history.log import Secrets, env_secrets
+from ..history.retention import keep_pruning
 from ..http_client import shared_http_client
 from ..loader import FlowLoader
 from ..messaging import (
@@ -37,6 +41,7 @@ from ..runtime.services import Services, flow_environment
 from ..store.database import Database
 from ..store.sessions import SessionStore
 from .messaging_webhooks import messaging_webhooks
+from .metrics import metrics_endpoint
 from .settings import Settings
 from .voice_webhooks import routes, voice_webhooks
 from .webhooks import TwilioWebhooks
@@ -63,8 +68,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             log.warning("no flows are being served from %s", settings.flows_dir)
         outbox = OutboxStore(database, settings.messaging)
         consent, window = ConsentStore(database), WindowStore(database)
+        app.state.outbox = outbox
         app.state.flows = flows
         app.state.database = database
+        app.state.settings = settings
         http = shared_http_client()
         services = Services(
             http=http,
@@ -72,26 +79,42 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             flows=flows,
             answer_budget=settings.answer_budget,
         )
+        secrets = _secrets(settings, services, flows)
+        app.state.secrets = secrets
+        log_context.use_secrets(secrets)
         calls = app.state.calls = CallService(
             flows,
             SessionStore(database, outbox),
             url_prefix=settings.public_url or "",
             services=services,
+            secrets=secrets,
         )
         calls.recording_grace = settings.recording_grace
         await calls.resume_pending()
         app.state.inbound = InboundHandler(database, consent, window)
         app.state.message_status = StatusStore(database, consent)
         sender, worker = await _start_worker(settings, outbox, consent, window)
+
+        def refresh_secrets(changed: list[str]) -> None:
+            """A new flow may read other environment variables: mask their values too."""
+            fresh = _secrets(settings, services, flows)
+            app.state.secrets = app.state.calls.secrets = fresh
+            log_context.use_secrets(fresh)
+
         watcher = asyncio.create_task(
-            flows.watch(settings.reload_interval), name="ivr-flow-watcher"
+            flows.watch(settings.reload_interval, refresh_secrets), name="ivr-flow-watcher"
+        )
+        pruner = asyncio.create_task(
+            keep_pruning(database, settings.retention_days, settings.retention_interval),
+            name="ivr-retention",
         )
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (pruner, watcher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await calls.close()
             if worker is not None:
                 await worker.stop()
@@ -100,14 +123,32 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await http.aclose()
             await database.close()
 
-    return Starlette(
-        routes=routes,
+    app = Starlette(
+        routes=[*routes, Route("/metrics", metrics_endpoint, methods=["GET"])],
         middleware=[
             Middleware(
                 TwilioWebhooks, settings=settings, webhooks=[*voice_webhooks, *messaging_webhooks]
             )
         ],
         lifespan=lifespan,
+    )
+    if settings.dashboard_password:  # off unless a password is set
+        from .dashboard import dashboard_app
+
+        app.router.routes.append(Mount("/dashboard", app=dashboard_app(settings, app.state)))
+    return app
+
+
+def _secrets(settings: Settings, services: Services, flows: FlowRepository) -> Secrets:
+    """What no log line, page or stored log entry may show (see `Secrets`)."""
+    served = [flow for flow_id in flows.ids() if (flow := flows.current(flow_id)) is not None]
+    return Secrets(
+        [
+            settings.auth_token,
+            settings.dashboard_password,
+            settings.metrics_token,
+            *env_secrets(services.env, served),
+        ]
     )
 
 

@@ -29,6 +29,10 @@ class Settings:
     answer_budget: float = ANSWER_BUDGET  # seconds of node code per answer, all nodes together
     recording_grace: float = 20.0  # how long on_hangup waits for a hung-up voicemail (calls.py)
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
+    retention_days: float = 30.0  # ended calls and finished messages are kept this long
+    retention_interval: float = 3600.0  # seconds between two prunings
+    dashboard_password: str | None = field(default=None, repr=False)  # /dashboard off without
+    metrics_token: str | None = field(default=None, repr=False)  # bearer token for /metrics
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -40,6 +44,10 @@ class Settings:
             "public_url": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
             "insecure": env.get("IVR_INSECURE", "") in ("1", "true", "yes"),
             "messaging": MessagingSettings.from_env(env),
+            "retention_days": _number(env, "IVR_RETENTION_DAYS", 30.0),
+            "retention_interval": _number(env, "IVR_RETENTION_INTERVAL", 3600.0),
+            "dashboard_password": env.get("IVR_DASHBOARD_PASSWORD") or None,
+            "metrics_token": env.get("IVR_METRICS_TOKEN") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("public_url"), str):
@@ -54,3 +62,16 @@ class Settings:
                 "Set it (Twilio console > Account > API keys & tokens), or start with --insecure for "
                 "local experiments only."
             )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SystemExit(f"{name}={text!r} is not a number (e.g. {name}={default:g})") from None
+    if value < 0:
+        raise SystemExit(f"{name}={text!r} cannot be negative")
+    return value

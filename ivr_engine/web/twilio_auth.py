@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from starlette.types import Receive, Scope
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
+from .. import metrics
 from ..twilio_fields import whole_number
 from .body_timer import BodyTimer
 from .responses import Answer, plain
@@ -146,6 +147,7 @@ class SignatureCheck:
                     public_url=self.settings.public_url,
                 ),
             )
+            metrics.SIGNATURE_REJECTIONS.inc()
             return plain(403, "invalid Twilio signature")
         if scope["method"] != "POST":
             try:

@@ -18,11 +18,13 @@ nothing says the rest of the request was read. Twilio never hears "an applicatio
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .. import metrics
 from ..calls import apology_twiml
 from ..twilio_fields import whole_number
 from .responses import TEXT, Answer, plain, twiml
@@ -49,6 +51,8 @@ class Webhook:
     def __init__(self, path: str, handler: Handler, methods: Iterable[str] = ("POST",)) -> None:
         self.path = path
         self.handler = handler
+        # the latency histogram's `route` label: one per kind of webhook
+        self.latency = metrics.WEBHOOK_SECONDS.labels(handler.__name__.replace("_", "-"))
         allowed = set(methods)
         self.methods = frozenset(allowed | ({"HEAD"} if "GET" in allowed else set()))
         self.allow = ", ".join(sorted(self.methods)).encode()
@@ -93,28 +97,33 @@ class TwilioWebhooks:
         if scope["type"] != "http" or not scope["path"].startswith(TWILIO_PREFIXES):
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()  # the latency includes reading and checking the request
         admitted: FormParams | Answer | None = None
+        webhook: Webhook | None = None
         try:
             admitted = await self.check.admit(scope, receive)
             if isinstance(admitted, Answer):  # refused (400, 403, 408): nothing else runs
                 answer = admitted
             else:
-                answer = await self._dispatch(scope, admitted)
+                answer, webhook = await self._dispatch(scope, admitted)
         except Exception:
             answer = self._failed(scope, signed=isinstance(admitted, FormParams))
         await answer.send(send)
+        if webhook is not None:
+            webhook.latency.observe(time.perf_counter() - began)
 
-    async def _dispatch(self, scope: Scope, params: FormParams) -> Answer:
+    async def _dispatch(self, scope: Scope, params: FormParams) -> tuple[Answer, Webhook | None]:
         parts = scope["path"][1:].split("/")
         for webhook in self.webhooks:
             path_params = webhook.match(parts)
             if path_params is None:
                 continue
             if scope["method"] not in webhook.methods:
-                return Answer(405, b"Method Not Allowed", TEXT, ((b"allow", webhook.allow),))
+                allow = ((b"allow", webhook.allow),)
+                return Answer(405, b"Method Not Allowed", TEXT, allow), None
             scope["path_params"] = path_params
-            return await webhook.handler(scope, params)
-        return plain(404, "Not Found")
+            return await webhook.handler(scope, params), webhook
+        return plain(404, "Not Found"), None
 
     def _failed(self, scope: Scope, *, signed: bool) -> Answer:
         """The one answer to an unexpected exception: logged, never a 500."""

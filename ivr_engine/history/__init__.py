@@ -1,0 +1,1 @@
+"""Call history: the execution log of every call, retention, and structured logs."""
