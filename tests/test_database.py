@@ -5,11 +5,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
-from ivr_engine.store.database import Database, Write, _Pending, _schedule
+from ivr_engine.store.database import (
+    Database,
+    DatabaseUnavailable,
+    Write,
+    _Pending,
+    _schedule,
+)
 
 TRICKY = [
     "it's",
@@ -175,3 +183,92 @@ def test_independent_writers_in_a_real_batch_all_land_atomically(tmp_path: Path)
     assert results[:20] == [None] * 20
     assert "no such table: nowhere" in str(results[20])
     assert (sessions, events) == (20, 20)  # CA99's session was rolled back with its failure
+
+
+# ---- the supervised writer --------------------------------------------------------------
+
+
+def test_a_write_queued_just_before_close_is_committed_and_close_returns(tmp_path: Path) -> None:
+    async def body() -> int:
+        db = await Database.open(tmp_path / "t.sqlite3")
+        first = asyncio.create_task(db.write(Write(INSERT, ("CA1", "k", "x"))))
+        await asyncio.sleep(0)  # queued, the writer not yet resumed
+        await asyncio.wait_for(db.close(), 2)
+        await first
+        return (
+            sqlite3.connect(tmp_path / "t.sqlite3")
+            .execute("SELECT count(*) FROM call_events")
+            .fetchone()[0]
+        )
+
+    assert asyncio.run(body()) == 1
+
+
+def test_a_failing_rollback_fails_the_waiting_writes_and_the_writer_comes_back(
+    tmp_path: Path,
+) -> None:
+    async def body() -> tuple[list[str], bool, int]:
+        db = await Database.open(tmp_path / "t.sqlite3")
+        try:
+            connection = db.connection
+            await connection._execute(connection._conn.close)  # commit and rollback now raise
+            results = await asyncio.gather(
+                *(db.write(Write(INSERT, (f"CA{i}", "k", "x"))) for i in range(3)),
+                return_exceptions=True,
+            )
+            was_healthy = db.healthy
+            for _ in range(100):
+                if db.healthy:
+                    break
+                await asyncio.sleep(0.02)
+            await db.write(Write(INSERT, ("CA9", "k", "x")))
+            (count,) = await db.fetchone("SELECT count(*) FROM call_events")
+            return [type(r).__name__ for r in results], was_healthy, count
+        finally:
+            await db.close()
+
+    errors, was_healthy, count = asyncio.run(body())
+    assert errors == ["DatabaseUnavailable"] * 3
+    assert not was_healthy
+    assert count == 1
+
+
+def test_a_commit_that_takes_too_long_fails_the_write_within_the_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite3"
+
+    async def body() -> float:
+        db = await Database.open(path, write_timeout=0.3)
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")  # the writer now waits on SQLite's busy timeout
+        try:
+            started = time.monotonic()
+            with pytest.raises(DatabaseUnavailable, match=r"did not commit within 0\.3 s"):
+                await db.write(Write(INSERT, ("CA1", "k", "x")))
+            return time.monotonic() - started
+        finally:
+            blocker.rollback()
+            blocker.close()
+            await db.close()
+
+    assert asyncio.run(body()) < 1.0
+
+
+def test_a_failed_read_makes_the_writer_check_and_reopen_its_connection(tmp_path: Path) -> None:
+    async def body() -> int:
+        db = await Database.open(tmp_path / "t.sqlite3")
+        try:
+            await db.write(Write(INSERT, ("CA1", "k", "x")))
+            connection = db.connection
+            await connection._execute(connection._conn.close)
+            with pytest.raises(sqlite3.ProgrammingError):
+                await db.fetchone("SELECT count(*) FROM call_events")
+            for _ in range(100):  # no write needed: the read alone brings the writer round
+                if db.connection is not connection and db.healthy:
+                    break
+                await asyncio.sleep(0.02)
+            (count,) = await db.fetchone("SELECT count(*) FROM call_events")
+            return int(count)
+        finally:
+            await db.close()
+
+    assert asyncio.run(body()) == 1

@@ -10,6 +10,7 @@ exactly one. Each caller still awaits its own commit before it answers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -133,11 +134,23 @@ class Write:
 
 @dataclass
 class _Pending:
-    """Writes of one caller, all-or-nothing with the rest of their batch."""
+    """Writes of one caller, all-or-nothing with the rest of their batch.
+
+    `done` is cancelled when the caller stops waiting (its deadline passed, or its request was
+    cancelled): the writer then skips these writes if it has not started them.
+    """
 
     writes: Sequence[Write]
     done: asyncio.Future[None]
     independent: bool = False
+
+
+class DatabaseUnavailable(RuntimeError):
+    """A write was not made durable: the writer failed, is reconnecting, or took too long.
+
+    The caller answers as for any failure mid-step (a call hears the apology). After a
+    timeout the write may still land later; after a writer failure it was rolled back.
+    """
 
 
 def _schedule(batch: Sequence[_Pending]) -> list[tuple[str, list[Sequence[Any]]]]:
@@ -176,39 +189,78 @@ async def _add_outbox_columns(connection: aiosqlite.Connection) -> None:
     await connection.executescript(OUTBOX_INDEXES)
 
 
-class Database:
-    """The process's connection, its schema, and the group-commit writer."""
+WRITE_TIMEOUT = 5.0  # seconds a caller waits for its commit: well inside Twilio's 15 s
+RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # then every 2 s until the database is back
 
-    def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    connection = await aiosqlite.connect(path)
+    connection.row_factory = sqlite3.Row
+    await connection.execute("PRAGMA journal_mode=WAL")
+    await connection.execute("PRAGMA synchronous=NORMAL")
+    await connection.execute("PRAGMA busy_timeout=5000")
+    return connection
+
+
+class Database:
+    """The process's connection, its schema, and the supervised group-commit writer.
+
+    The writer is supervised: if it fails (a rollback that raises, a connection that died),
+    every write it held or that was waiting fails with `DatabaseUnavailable`, the database
+    reports unhealthy (`healthy`, shown on `/healthz`), and the writer reconnects and starts
+    again by itself. A caller never waits more than `write_timeout` for its commit, so a
+    stuck database cannot hold a call's lock for longer than that.
+    """
+
+    def __init__(
+        self, connection: aiosqlite.Connection, path: str, *, write_timeout: float = WRITE_TIMEOUT
+    ) -> None:
         self.connection = connection
         self.path = path
+        self.write_timeout = write_timeout
         self._queue: list[_Pending] = []
+        self._batch: list[_Pending] = []  # the batch being applied
+        self._busy_since: float | None = None  # loop time the current batch started
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
+        self._up = True  # False from a writer failure until it has reconnected
+        self._probe = False  # a read failed: check the connection before the next batch
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(cls, path: str | Path, *, write_timeout: float = WRITE_TIMEOUT) -> Database:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(str(path))
-        connection.row_factory = sqlite3.Row
-        await connection.execute("PRAGMA journal_mode=WAL")
-        await connection.execute("PRAGMA synchronous=NORMAL")
-        await connection.execute("PRAGMA busy_timeout=5000")
+        connection = await _connect(str(path))
         await connection.executescript(SCHEMA)
         await _add_outbox_columns(connection)
         await connection.commit()
-        database = cls(connection, str(path))
-        database._writer = asyncio.create_task(database._write_loop(), name="ivr-db-writer")
+        database = cls(connection, str(path), write_timeout=write_timeout)
+        database._writer = asyncio.create_task(database._supervise(), name="ivr-db-writer")
         return database
 
+    @property
+    def healthy(self) -> bool:
+        """The writer runs, is connected, and its current batch is not overdue."""
+        if not self._up or self._writer is None or self._writer.done():
+            return False
+        busy = self._busy_since
+        return busy is None or asyncio.get_running_loop().time() - busy < self.write_timeout
+
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        rows = await self.connection.execute_fetchall(sql, params)  # one thread hand-off
+        try:
+            rows = await self.connection.execute_fetchall(sql, params)  # one thread hand-off
+        except Exception:
+            self._suspect()
+            raise
         return next(iter(rows), None)  # type: ignore[return-value]
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(await self.connection.execute_fetchall(sql, params))
+        try:
+            return list(await self.connection.execute_fetchall(sql, params))
+        except Exception:
+            self._suspect()
+            raise
 
     async def write(self, *writes: Write, independent: bool = False) -> None:
         """Apply `writes` atomically (with whatever else is queued) and wait for the commit.
@@ -216,30 +268,110 @@ class Database:
         `independent`: no other caller writes these rows meanwhile (a call's session, written
         under the call's lock; rows only inserted), so they need not wait for the writes of
         callers that arrived earlier. Otherwise writes run in the order they were asked for.
+        Raises `DatabaseUnavailable` when the writer is down or the commit takes longer than
+        `write_timeout`.
         """
         if self._closed:
             raise RuntimeError("database is closed")
+        if not self._up:
+            raise DatabaseUnavailable("the database writer is reconnecting")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(writes, done, independent))
         self._wake.set()
-        await done
+        try:
+            async with asyncio.timeout(self.write_timeout):
+                await done  # a timeout cancels `done`: the writer skips it if not yet begun
+        except TimeoutError:
+            raise DatabaseUnavailable(
+                f"the database did not commit within {self.write_timeout:g} s"
+            ) from None
+
+    def _suspect(self) -> None:
+        """A read failed: have the writer check the connection (and reconnect if it is dead)."""
+        if not self._probe and self._up:
+            self._probe = True
+            self._wake.set()
+
+    async def _supervise(self) -> None:
+        """Run the writer; when it fails, fail what it held, reconnect and run it again."""
+        while True:
+            try:
+                await self._write_loop()
+                return
+            except asyncio.CancelledError:
+                self._fail_waiting(DatabaseUnavailable("the database is closing"))
+                raise
+            except Exception as exc:
+                self._up = False
+                self._busy_since = None
+                failed = self._fail_waiting(
+                    DatabaseUnavailable(f"the database writer failed: {exc}")
+                )
+                log.error(
+                    "the database writer failed (%s: %s); %d waiting write(s) failed; reconnecting",
+                    type(exc).__name__,
+                    exc,
+                    failed,
+                )
+                if not await self._reconnect():
+                    return
+                self._up = True
+                log.warning("the database writer has reconnected to %s", self.path)
+
+    def _fail_waiting(self, error: Exception) -> int:
+        waiting, self._batch, self._queue = [*self._batch, *self._queue], [], []
+        failed = 0
+        for pending in waiting:
+            if not pending.done.done():
+                pending.done.set_exception(error)
+                failed += 1
+        return failed
+
+    async def _reconnect(self) -> bool:
+        """Replace the connection; False if the database was closed meanwhile."""
+        attempt = 0
+        while not self._closed:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self.write_timeout):
+                    await self.connection.close()
+            connection: aiosqlite.Connection | None = None
+            try:
+                connection = await _connect(self.path)
+                await connection.execute("SELECT 1 FROM sessions LIMIT 1")
+            except Exception as exc:
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.close()
+                delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+                log.warning("cannot reopen the database %s (%s); retrying", self.path, exc)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            self.connection = connection
+            self._probe = False
+            return True
+        return False
 
     async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            batch, self._queue = self._queue, []
-            if not batch:
+            if self._probe:
+                await self.connection.execute("SELECT 1")  # raises if the connection is dead
+                self._probe = False
+            if not self._queue:
                 if self._closed:
                     return
+                self._wake.clear()
+                await self._wake.wait()
                 continue
-            try:
-                await self._apply(batch)
-            except asyncio.CancelledError:
-                for pending in batch:
-                    if not pending.done.done():
-                        pending.done.cancel()
-                raise
+            batch, self._queue = self._queue, []
+            self._batch = [pending for pending in batch if not pending.done.done()]
+            if not self._batch:
+                continue
+            self._busy_since = loop.time()
+            await self._apply(self._batch)
+            self._batch = []
+            self._busy_since = None
 
     async def _apply(self, batch: list[_Pending]) -> None:
         """Commit a batch in one transaction; if that fails, each caller's writes alone.
@@ -255,7 +387,7 @@ class Database:
                 await self.connection.executemany(sql, rows)
             await self.connection.commit()
         except Exception as exc:
-            await self.connection.rollback()
+            await self.connection.rollback()  # if this fails, the supervisor takes over
             log.warning("a write batch failed (%s); retrying it caller by caller", exc)
         else:
             for pending in batch:
@@ -276,8 +408,10 @@ class Database:
                     pending.done.set_result(None)
 
     async def close(self) -> None:
+        """Commit what is queued, stop the writer and close the connection."""
         self._closed = True
         self._wake.set()
         if self._writer is not None:
             await self._writer
-        await self.connection.close()
+        with contextlib.suppress(Exception):
+            await self.connection.close()
