@@ -7,9 +7,11 @@ import itertools
 import random
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from ivr_engine.store.database import (
     Database,
@@ -18,6 +20,7 @@ from ivr_engine.store.database import (
     _Pending,
     _schedule,
 )
+from ivr_engine.web import Settings, create_app
 
 TRICKY = [
     "it's",
@@ -272,3 +275,47 @@ def test_a_failed_read_makes_the_writer_check_and_reopen_its_connection(tmp_path
             await db.close()
 
     assert asyncio.run(body()) == 1
+
+
+# ---- durability -------------------------------------------------------------------------
+
+
+async def _synchronous_of(tmp_path: Path, **options: str) -> int:
+    db = await Database.open(tmp_path / "t.sqlite3", **options)
+    try:
+        (level,) = await db.fetchone("PRAGMA synchronous")
+        return int(level)
+    finally:
+        await db.close()
+
+
+def test_commits_are_fsynced_by_default_so_a_step_survives_a_power_failure(
+    tmp_path: Path,
+) -> None:
+    assert asyncio.run(_synchronous_of(tmp_path)) == 2  # FULL
+
+
+@pytest.mark.parametrize(("name", "level"), [("normal", 1), ("FULL", 2), ("extra", 3)])
+def test_the_synchronous_level_can_be_chosen(tmp_path: Path, name: str, level: int) -> None:
+    assert asyncio.run(_synchronous_of(tmp_path, synchronous=name)) == level
+
+
+def test_a_synchronous_level_outside_the_choices_is_refused_in_words() -> None:
+    settings = Settings.from_env({"IVR_SQLITE_SYNCHRONOUS": "off", "TWILIO_AUTH_TOKEN": "t"})
+    with pytest.raises(
+        SystemExit,
+        match=r"^IVR_SQLITE_SYNCHRONOUS is 'off': it must be one of FULL, NORMAL, EXTRA$",
+    ):
+        settings.check()
+
+
+def test_the_environment_sets_the_synchronous_level_and_full_is_the_default() -> None:
+    assert Settings.from_env({"IVR_SQLITE_SYNCHRONOUS": "NORMAL"}).sqlite_synchronous == "NORMAL"
+    assert Settings.from_env({}).sqlite_synchronous == "FULL"
+
+
+def test_the_server_opens_its_database_at_the_level_its_settings_give(settings: Settings) -> None:
+    with TestClient(create_app(replace(settings, sqlite_synchronous="NORMAL"))) as client:
+        database = client.app.state.database  # type: ignore[attr-defined]
+        (level,) = client.portal.call(database.fetchone, "PRAGMA synchronous")  # type: ignore[union-attr]
+    assert level == 1

@@ -193,11 +193,28 @@ WRITE_TIMEOUT = 5.0  # seconds a caller waits for its commit: well inside Twilio
 RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # then every 2 s until the database is back
 
 
-async def _connect(path: str) -> aiosqlite.Connection:
+# SQLite's `synchronous` levels we accept, with what a commit survives (WAL mode):
+# FULL fsyncs the log at every commit, so a committed step survives a power failure; NORMAL
+# fsyncs only at checkpoints, so the last commits before a power failure or OS crash can be
+# lost (never on a crash of the process alone); EXTRA also fsyncs the folder. OFF is refused.
+SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
+DEFAULT_SYNCHRONOUS = "FULL"
+
+
+def check_synchronous(level: str) -> str:
+    """`level` in upper case, or a ValueError naming the choices."""
+    if level.upper() not in SYNCHRONOUS:
+        raise ValueError(
+            f"IVR_SQLITE_SYNCHRONOUS is {level!r}: it must be one of {', '.join(SYNCHRONOUS)}"
+        )
+    return level.upper()
+
+
+async def _connect(path: str, synchronous: str) -> aiosqlite.Connection:
     connection = await aiosqlite.connect(path)
     connection.row_factory = sqlite3.Row
     await connection.execute("PRAGMA journal_mode=WAL")
-    await connection.execute("PRAGMA synchronous=NORMAL")
+    await connection.execute(f"PRAGMA synchronous={check_synchronous(synchronous)}")
     await connection.execute("PRAGMA busy_timeout=5000")
     return connection
 
@@ -213,10 +230,16 @@ class Database:
     """
 
     def __init__(
-        self, connection: aiosqlite.Connection, path: str, *, write_timeout: float = WRITE_TIMEOUT
+        self,
+        connection: aiosqlite.Connection,
+        path: str,
+        *,
+        write_timeout: float = WRITE_TIMEOUT,
+        synchronous: str = DEFAULT_SYNCHRONOUS,
     ) -> None:
         self.connection = connection
         self.path = path
+        self.synchronous = synchronous
         self.write_timeout = write_timeout
         self._queue: list[_Pending] = []
         self._batch: list[_Pending] = []  # the batch being applied
@@ -228,14 +251,21 @@ class Database:
         self._probe = False  # a read failed: check the connection before the next batch
 
     @classmethod
-    async def open(cls, path: str | Path, *, write_timeout: float = WRITE_TIMEOUT) -> Database:
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        write_timeout: float = WRITE_TIMEOUT,
+        synchronous: str = DEFAULT_SYNCHRONOUS,
+    ) -> Database:
+        """Open (creating if needed) the SQLite file; `synchronous`: see `SYNCHRONOUS`."""
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection = await _connect(str(path))
+        connection = await _connect(str(path), synchronous)
         await connection.executescript(SCHEMA)
         await _add_outbox_columns(connection)
         await connection.commit()
-        database = cls(connection, str(path), write_timeout=write_timeout)
+        database = cls(connection, str(path), write_timeout=write_timeout, synchronous=synchronous)
         database._writer = asyncio.create_task(database._supervise(), name="ivr-db-writer")
         return database
 
@@ -336,7 +366,7 @@ class Database:
                     await self.connection.close()
             connection: aiosqlite.Connection | None = None
             try:
-                connection = await _connect(self.path)
+                connection = await _connect(self.path, self.synchronous)
                 await connection.execute("SELECT 1 FROM sessions LIMIT 1")
             except Exception as exc:
                 if connection is not None:

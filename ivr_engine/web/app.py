@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             log.warning(
                 "INSECURE: no TWILIO_AUTH_TOKEN; requests are NOT checked to come from Twilio"
             )
-        database = await Database.open(settings.db_path)
+        database = await Database.open(settings.db_path, synchronous=settings.sqlite_synchronous)
         flows = FlowRepository(loader, settings.flows_dir, database)
         await flows.reload()
         if not flows.ids():

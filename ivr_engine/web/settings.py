@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..messaging.settings import MessagingSettings
+from ..store.database import DEFAULT_SYNCHRONOUS, check_synchronous
 
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 
@@ -16,6 +17,7 @@ DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 class Settings:
     flows_dir: Path = Path("flows")
     db_path: str = "ivr.sqlite3"
+    sqlite_synchronous: str = DEFAULT_SYNCHRONOUS  # FULL: a committed step survives power loss
     auth_token: str | None = field(default=None, repr=False)  # never printed
     public_url: str | None = None  # e.g. https://ivr.example.com behind a proxy or tunnel
     insecure: bool = False
@@ -29,6 +31,7 @@ class Settings:
         values: dict[str, object] = {
             "flows_dir": Path(env.get("IVR_FLOWS", "flows")),
             "db_path": env.get("IVR_DB", "ivr.sqlite3"),
+            "sqlite_synchronous": env.get("IVR_SQLITE_SYNCHRONOUS") or DEFAULT_SYNCHRONOUS,
             "auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
             "public_url": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
             "insecure": env.get("IVR_INSECURE", "") in ("1", "true", "yes"),
@@ -40,7 +43,12 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     def check(self) -> None:
-        """Refuse to run an open door: without a token only `--insecure` may start the server."""
+        """Refuse to run an open door (without a token only `--insecure` may start the server),
+        or on a setting that cannot work."""
+        try:
+            check_synchronous(self.sqlite_synchronous)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
         if not self.auth_token and not self.insecure:
             raise SystemExit(
                 "TWILIO_AUTH_TOKEN is not set: the server cannot check that requests come from Twilio. "
