@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..store import filelock
     from ..web import Settings, create_app
 
     logging.basicConfig(
@@ -56,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
         insecure=args.insecure or None,
     )
     app = create_app(settings)
+    try:  # held for the process lifetime; the database takes it again when it opens
+        if settings.db_path != ":memory:":
+            filelock.acquire(settings.db_path)
+    except filelock.DatabaseInUse as exc:
+        print(f"ivr serve: {exc}", file=sys.stderr)
+        return 1
     if settings.insecure and not settings.auth_token:
         print(
             "WARNING: --insecure: requests are NOT checked to come from Twilio. Never expose this server."

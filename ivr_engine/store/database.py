@@ -20,6 +20,8 @@ from typing import Any
 
 import aiosqlite
 
+from . import filelock
+
 log = logging.getLogger("ivr_engine.store")
 
 SCHEMA = """
@@ -249,6 +251,7 @@ class Database:
         self._closed = False
         self._up = True  # False from a writer failure until it has reconnected
         self._probe = False  # a read failed: check the connection before the next batch
+        self._lock: str | None = None  # the process lock on the file, held until close()
 
     @classmethod
     async def open(
@@ -258,14 +261,26 @@ class Database:
         write_timeout: float = WRITE_TIMEOUT,
         synchronous: str = DEFAULT_SYNCHRONOUS,
     ) -> Database:
-        """Open (creating if needed) the SQLite file; `synchronous`: see `SYNCHRONOUS`."""
+        """Open (creating if needed) the SQLite file; `synchronous`: see `SYNCHRONOUS`.
+
+        The file is locked for this process until `close()` (see `filelock`): another process
+        opening it gets `filelock.DatabaseInUse`.
+        """
+        lock = None
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection = await _connect(str(path), synchronous)
-        await connection.executescript(SCHEMA)
-        await _add_outbox_columns(connection)
-        await connection.commit()
+            lock = filelock.acquire(path)
+        try:
+            connection = await _connect(str(path), synchronous)
+            await connection.executescript(SCHEMA)
+            await _add_outbox_columns(connection)
+            await connection.commit()
+        except BaseException:
+            if lock is not None:
+                filelock.release(lock)
+            raise
         database = cls(connection, str(path), write_timeout=write_timeout, synchronous=synchronous)
+        database._lock = lock
         database._writer = asyncio.create_task(database._supervise(), name="ivr-db-writer")
         return database
 
@@ -445,3 +460,6 @@ class Database:
             await self._writer
         with contextlib.suppress(Exception):
             await self.connection.close()
+        if self._lock is not None:
+            filelock.release(self._lock)
+            self._lock = None
