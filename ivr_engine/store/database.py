@@ -21,109 +21,9 @@ from typing import Any
 import aiosqlite
 
 from . import filelock
+from .migrations import upgrade_sqlite
 
 log = logging.getLogger("ivr_engine.store")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    call_sid     TEXT PRIMARY KEY,
-    flow_id      TEXT NOT NULL,
-    flow_version TEXT NOT NULL,
-    step         INTEGER NOT NULL,
-    ended        INTEGER NOT NULL DEFAULT 0,
-    data         TEXT NOT NULL,
-    created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE TABLE IF NOT EXISTS flow_versions (
-    flow_id   TEXT NOT NULL,
-    version   TEXT NOT NULL,
-    file      TEXT NOT NULL,
-    source    TEXT NOT NULL,
-    loaded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    PRIMARY KEY (flow_id, version)
-);
-CREATE TABLE IF NOT EXISTS call_events (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
-    call_sid  TEXT NOT NULL,
-    kind      TEXT NOT NULL,
-    data      TEXT NOT NULL,
-    at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events (call_sid);
-CREATE TABLE IF NOT EXISTS outbox (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    call_sid        TEXT NOT NULL,
-    flow_id         TEXT NOT NULL,
-    node_id         TEXT NOT NULL,
-    channel         TEXT NOT NULL,
-    recipient       TEXT NOT NULL,
-    payload         TEXT NOT NULL,
-    status          TEXT NOT NULL DEFAULT 'pending',
-    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS outbox_by_status ON outbox (status);
-CREATE TABLE IF NOT EXISTS outbox_events (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
-    outbox_id INTEGER NOT NULL,
-    status    TEXT NOT NULL,
-    detail    TEXT NOT NULL DEFAULT '',
-    at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS outbox_events_by_row ON outbox_events (outbox_id);
-CREATE TABLE IF NOT EXISTS message_events (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_sid TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    rank        INTEGER NOT NULL,
-    error_code  TEXT NOT NULL DEFAULT '',
-    data        TEXT NOT NULL,
-    at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    UNIQUE (message_sid, status)
-);
-CREATE TABLE IF NOT EXISTS suppressions (
-    number  TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    active  INTEGER NOT NULL,
-    source  TEXT NOT NULL,
-    since   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    PRIMARY KEY (number, channel)
-);
-CREATE TABLE IF NOT EXISTS consent_events (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    number      TEXT NOT NULL,
-    channel     TEXT NOT NULL,
-    action      TEXT NOT NULL,
-    source      TEXT NOT NULL,
-    message_sid TEXT UNIQUE,
-    at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS consent_events_by_number ON consent_events (number, channel);
-CREATE TABLE IF NOT EXISTS whatsapp_windows (
-    number          TEXT PRIMARY KEY,
-    last_inbound_at REAL NOT NULL
-);
-"""
-
-# Columns the messaging outbox added to `outbox` after its first release: added in place to
-# databases created before, so upgrading never needs a manual migration.
-OUTBOX_COLUMNS = {
-    "attempts": "INTEGER NOT NULL DEFAULT 0",
-    "next_attempt_at": "REAL NOT NULL DEFAULT 0",
-    "last_attempt_at": "REAL",
-    "uncertain": "INTEGER NOT NULL DEFAULT 0",
-    "reason": "TEXT NOT NULL DEFAULT ''",
-    "error_code": "TEXT NOT NULL DEFAULT ''",
-    "message_sid": "TEXT",
-    "delivery": "TEXT NOT NULL DEFAULT ''",
-    "updated_at": "TEXT",
-}
-OUTBOX_INDEXES = """
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS outbox_by_sid ON outbox (message_sid);
-CREATE INDEX IF NOT EXISTS outbox_by_recipient ON outbox (recipient);
-"""
 
 
 @dataclass(frozen=True)
@@ -182,15 +82,6 @@ def _schedule(batch: Sequence[_Pending]) -> list[tuple[str, list[Sequence[Any]]]
     return runs
 
 
-async def _add_outbox_columns(connection: aiosqlite.Connection) -> None:
-    async with connection.execute("PRAGMA table_info(outbox)") as cursor:
-        present = {row[1] for row in await cursor.fetchall()}
-    for name, definition in OUTBOX_COLUMNS.items():
-        if name not in present:
-            await connection.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
-    await connection.executescript(OUTBOX_INDEXES)
-
-
 WRITE_TIMEOUT = 5.0  # seconds a caller waits for its commit: well inside Twilio's 15 s
 RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # then every 2 s until the database is back
 
@@ -222,7 +113,7 @@ async def _connect(path: str, synchronous: str) -> aiosqlite.Connection:
 
 
 class Database:
-    """The process's connection, its schema, and the supervised group-commit writer.
+    """SQLite: the process's connection, its schema, and the supervised group-commit writer.
 
     The writer is supervised: if it fails (a rollback that raises, a connection that died),
     every write it held or that was waiting fails with `DatabaseUnavailable`, the database
@@ -230,6 +121,10 @@ class Database:
     again by itself. A caller never waits more than `write_timeout` for its commit, so a
     stuck database cannot hold a call's lock for longer than that.
     """
+
+    # One process owns the file, so call locks and the session cache may live in its memory
+    # (the PostgreSQL backend is shared by several processes, and says so).
+    shared = False
 
     def __init__(
         self,
@@ -270,12 +165,13 @@ class Database:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             lock = filelock.acquire(path)
+        connection = None
         try:
             connection = await _connect(str(path), synchronous)
-            await connection.executescript(SCHEMA)
-            await _add_outbox_columns(connection)
-            await connection.commit()
+            await upgrade_sqlite(connection, str(path))
         except BaseException:
+            if connection is not None:
+                await connection.close()
             if lock is not None:
                 filelock.release(lock)
             raise

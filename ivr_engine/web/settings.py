@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..messaging.settings import MessagingSettings
 from ..store.database import DEFAULT_SYNCHRONOUS, check_synchronous
+from ..store.target import BadDatabaseUrl, DatabaseTarget, parse_target
 
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 
@@ -17,6 +18,8 @@ DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 class Settings:
     flows_dir: Path = Path("flows")
     db_path: str = "ivr.sqlite3"
+    # postgresql://... or sqlite:///...; None: the SQLite file db_path. May hold a password.
+    database_url: str | None = field(default=None, repr=False)
     sqlite_synchronous: str = DEFAULT_SYNCHRONOUS  # FULL: a committed step survives power loss
     auth_token: str | None = field(default=None, repr=False)  # never printed
     public_url: str | None = None  # e.g. https://ivr.example.com behind a proxy or tunnel
@@ -31,6 +34,7 @@ class Settings:
         values: dict[str, object] = {
             "flows_dir": Path(env.get("IVR_FLOWS", "flows")),
             "db_path": env.get("IVR_DB", "ivr.sqlite3"),
+            "database_url": env.get("IVR_DATABASE_URL") or None,
             "sqlite_synchronous": env.get("IVR_SQLITE_SYNCHRONOUS") or DEFAULT_SYNCHRONOUS,
             "auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
             "public_url": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
@@ -47,7 +51,8 @@ class Settings:
         or on a setting that cannot work."""
         try:
             check_synchronous(self.sqlite_synchronous)
-        except ValueError as exc:
+            self.database()
+        except (ValueError, BadDatabaseUrl) as exc:
             raise SystemExit(str(exc)) from None
         if not self.auth_token and not self.insecure:
             raise SystemExit(
@@ -55,3 +60,7 @@ class Settings:
                 "Set it (Twilio console > Account > API keys & tokens), or start with --insecure for "
                 "local experiments only."
             )
+
+    def database(self) -> DatabaseTarget:
+        """The database to use: `database_url` when set, else the SQLite file `db_path`."""
+        return parse_target(self.database_url or self.db_path)

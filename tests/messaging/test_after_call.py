@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from ivr_engine.loader import FlowLoader
 from ivr_engine.project import project_registry
 from ivr_engine.runtime import run_after_call
@@ -14,6 +16,8 @@ from tests.conftest import ROOT, Twilio
 from tests.messaging.conftest import CALLER, rows, settled, wait_until
 from tests.messaging.fake_twilio import FakeTwilio
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def hang_up(twilio: Twilio, call: Call, duration: str) -> int:
