@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -32,8 +32,12 @@ TIMEOUT = 1.5  # seconds for one statement, a connection or a commit: answers st
 LOCK_TIMEOUT = 12.0  # seconds a webhook waits for another process's step on the same call
 PING_INTERVAL = 1.0
 
-# The connection (in a transaction) of the call lock the current request holds, if any.
+# The connection (in a transaction) of the call lock the current request holds, if any, and
+# what to run once that transaction has committed.
 _held: contextvars.ContextVar[Any] = contextvars.ContextVar("ivr_pg_call_lock", default=None)
+_after: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "ivr_pg_after_commit", default=None
+)
 
 _UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
@@ -140,6 +144,14 @@ class PostgresDatabase:
         except _UNAVAILABLE as exc:
             raise self._failed(exc) from None
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the current call lock's transaction commits (now, if none)."""
+        pending = _after.get()
+        if pending is None:
+            callback()
+        else:
+            pending.append(callback)
+
     @contextlib.asynccontextmanager
     async def call_lock(self, call_sid: str) -> AsyncIterator[None]:
         """Hold the call, across every process, in a transaction the body's statements join."""
@@ -152,6 +164,8 @@ class PostgresDatabase:
         except _UNAVAILABLE as exc:
             raise self._failed(exc) from None
         token = _held.set(connection)
+        callbacks: list[Callable[[], None]] = []
+        after_token = _after.set(callbacks)
         transaction = connection.transaction()
         try:
             try:
@@ -174,8 +188,11 @@ class PostgresDatabase:
                     await transaction.commit()
             except _UNAVAILABLE as exc:
                 raise self._failed(exc) from None
+            for callback in callbacks:
+                callback()
         finally:
             _held.reset(token)
+            _after.reset(after_token)
             with contextlib.suppress(Exception):
                 await self.pool.release(connection, timeout=self.timeout)
 

@@ -158,7 +158,10 @@ class SessionStore:
         await self.database.write(*writes, independent=True)
         self._remember(session)
         if messages and self.outbox is not None:
-            self.outbox.queued()
+            if self._shared:  # committed with the call's lock: nudge the worker after that
+                self.database.after_commit(self.outbox.queued)  # type: ignore[attr-defined]
+            else:
+                self.outbox.queued()
 
     def _remember(self, session: Session) -> None:
         self._cache[session.call_sid] = session
