@@ -53,6 +53,8 @@ def _as_postgres(*command: str) -> None:
 
 
 class PostgresServer:
+    _options = ""
+
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="ivr-pg-"))
         self.port = _free_port()
@@ -69,7 +71,7 @@ class PostgresServer:
             *(_binary("initdb"), "-D", str(self.data), "-U", USER, "--pwfile", str(password_file)),
             *("-A", "scram-sha-256", "-E", "UTF8", "--no-sync"),
         )
-        options = (
+        options = self._options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         )
@@ -78,6 +80,16 @@ class PostgresServer:
             *("-l", str(self.root / "server.log"), "-w", "start"),
         )
         return self
+
+    def pause(self) -> None:
+        """Stop the server (fast shutdown: clients see their connections drop)."""
+        _as_postgres(_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        _as_postgres(
+            *(_binary("pg_ctl"), "-D", str(self.data), "-o", self._options),
+            *("-l", str(self.root / "server.log"), "-w", "start"),
+        )
 
     def stop(self) -> None:
         try:
