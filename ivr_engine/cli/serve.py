@@ -2,7 +2,8 @@
 
 Every option has an environment variable, so the same command works in a container:
 IVR_FLOWS, IVR_DB, IVR_DATABASE_URL, IVR_HOST, IVR_PORT, IVR_PUBLIC_URL, IVR_WORKERS,
-TWILIO_AUTH_TOKEN (environment only).
+TWILIO_AUTH_TOKEN (environment only). IVR_DRAIN_SECONDS: on SIGTERM, how long `/healthz`
+answers 503 before the server stops accepting (default 0).
 Messaging (the outbox worker) is configured by the environment only: TWILIO_ACCOUNT_SID and
 the variables in the README's "Messaging" section.
 """
@@ -113,8 +114,42 @@ def run(args: argparse.Namespace) -> int:
         except filelock.DatabaseInUse as exc:
             print(f"ivr serve: {exc}", file=sys.stderr)
             return 1
-    uvicorn.run(app, **options)
+    drain = float(os.environ.get("IVR_DRAIN_SECONDS", "0") or 0)
+    server = _DrainingServer(uvicorn.Config(app, **options), app, drain)
+    server.run()
     return 0
+
+
+class _DrainingServer:
+    """uvicorn's server, except that the first SIGTERM/SIGINT starts a drain: for `drain`
+    seconds `/healthz` answers 503 while everything else is still served (a load balancer
+    takes the process out), then uvicorn's graceful shutdown stops accepting, lets requests
+    in flight finish, and the app flushes its writes and closes its database."""
+
+    def __new__(cls, config: Any, app: Any, drain: float) -> Any:
+        import signal
+        import threading
+
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: Any) -> None:
+                if drain > 0 and not getattr(app.state, "draining", False):
+                    app.state.draining = True
+                    logging.getLogger("ivr_engine.web").warning(
+                        "draining for %g s: /healthz answers 503, then the server stops", drain
+                    )
+                    timer = threading.Timer(drain, self.handle_exit, (sig, frame))
+                    timer.daemon = True
+                    timer.start()
+                    return
+                super().handle_exit(sig, frame)
+                # uvicorn raises a caught SIGTERM again once it has shut down, so the process
+                # ends "killed by SIGTERM"; a completed graceful shutdown exits 0 instead.
+                if sig == signal.SIGTERM:
+                    self._captured_signals.remove(sig)
+
+        return Server(config)
 
 
 def _environment(settings: Any) -> dict[str, str]:
