@@ -22,6 +22,7 @@ Targets (issue 3): server CPU per request at most 3x the bare endpoint's; at 200
 p99 under 20 ms and no failed call.
 
     python benchmarks/bench_voice.py [--seconds 10] [--rounds 2] [--callers 16] [--rate 200]
+                                     [--database postgresql://...]
 """
 
 from __future__ import annotations
@@ -460,6 +461,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--press", default="1", help="the callers' keys, as for `ivr call`")
     parser.add_argument("--dial", default="busy", help="the dial outcomes, as for `ivr call`")
     parser.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="run ivr serve on this database (postgresql://...) instead of a temporary SQLite file",
+    )
+    parser.add_argument(
         "--code", type=Path, default=ROOT, help="the checkout whose `ivr serve` to measure"
     )
     parser.add_argument(
@@ -586,6 +593,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             *(sys.executable, "-m", "ivr_engine", "serve", "--port", str(ivr_port)),
             *("--flows", str(home / "flows"), "--db", str(home / "ivr.sqlite3")),
             *("--log-level", "warning"),
+            *(("--database", args.database) if args.database else ()),
         ]
         with run_server("ivr", ivr_command, ivr_port, env, home / "ivr.log") as ivr:
             scenario.reference = uvloop.run(reference_call(ivr, scenario))
