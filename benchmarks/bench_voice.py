@@ -22,6 +22,7 @@ Targets (issue 3): server CPU per request at most 3x the bare endpoint's; at 200
 p99 under 20 ms and no failed call.
 
     python benchmarks/bench_voice.py [--seconds 10] [--rounds 2] [--callers 16] [--rate 200]
+                                     [--database postgresql://...]
 """
 
 from __future__ import annotations
@@ -501,6 +502,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "by default `ivr serve` runs with its default settings",
     )
     parser.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="run ivr serve on this database (postgresql://...) instead of a temporary SQLite file",
+    )
+    parser.add_argument(
         "--code", type=Path, default=ROOT, help="the checkout whose `ivr serve` to measure"
     )
     parser.add_argument(
@@ -745,6 +752,7 @@ async def measure_path(
     ivr_command = [
         *(sys.executable, "-m", "ivr_engine", "serve", "--port", str(ivr_port)),
         *("--flows", str(home / "flows"), "--db", str(home / "ivr.sqlite3")),
+        *(("--database", args.database) if args.database else ()),
         *args.serve_arg,
     ]
     with run_server("ivr", ivr_command, ivr_port, env, home / "ivr.log") as ivr:

@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr_engine.web import Settings, create_app
 from tests.fakeapi import FakeApi, serve_fake_api
+from tests.postgres import PostgresServer, pg_query
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -68,11 +69,64 @@ def flows_dir(tmp_path: Path) -> Path:
     return target
 
 
+# ---- the store backends ------------------------------------------------------------------
+# A test that takes `settings` (or `client`, `twilio`) runs on SQLite; a module that marks
+# itself `pytest.mark.backends("sqlite", "postgresql")` runs each of its tests on both, the
+# PostgreSQL one on a fresh database of the session's throwaway server (tests/postgres.py).
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends(*names): run on these store backends")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        metafunc.parametrize("backend", marker.args if marker else ("sqlite",), indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, flows_dir: Path) -> Settings:
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """None on SQLite (the server uses `db_path`); a fresh PostgreSQL database's URL."""
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres_server").new_database()  # type: ignore[no-any-return]
+    return None
+
+
+def query(settings: Settings, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """Rows of a portable statement, read from the server's database, whichever it is."""
+    if settings.database_url:
+        return pg_query(settings.database_url, sql, params)
+    with sqlite3.connect(settings.db_path) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute(sql, params).fetchall()]
+
+
+def values(settings: Settings, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """`query` as tuples, in column order."""
+    return [tuple(row.values()) for row in query(settings, sql, params)]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, flows_dir: Path, database_url: str | None) -> Settings:
     return Settings(
         flows_dir=flows_dir,
         db_path=str(tmp_path / "ivr.sqlite3"),
+        database_url=database_url,
         auth_token=AUTH_TOKEN,
         reload_interval=0.05,
     )
@@ -96,11 +150,10 @@ def fake_api() -> Iterator[FakeApi]:
 
 
 def session_data(settings: Settings, call_sid: str) -> dict[str, Any]:
-    """The call's session as the server stored it in SQLite."""
-    with sqlite3.connect(settings.db_path) as db:
-        row = db.execute("SELECT data FROM sessions WHERE call_sid = ?", (call_sid,)).fetchone()
-    assert row is not None, f"no session for {call_sid}"
-    return json.loads(row[0])  # type: ignore[no-any-return]
+    """The call's session as the server stored it."""
+    found = query(settings, "SELECT data FROM sessions WHERE call_sid = ?", (call_sid,))
+    assert found, f"no session for {call_sid}"
+    return json.loads(found[0]["data"])  # type: ignore[no-any-return]
 
 
 # ---- a real server process, for the emulator and `ivr call` ----------------------------

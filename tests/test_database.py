@@ -5,11 +5,22 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import sqlite3
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
-from ivr_engine.store.database import Database, Write, _Pending, _schedule
+from ivr_engine.store.database import (
+    Database,
+    DatabaseUnavailable,
+    Write,
+    _Pending,
+    _schedule,
+)
+from ivr_engine.web import Settings, create_app
 
 TRICKY = [
     "it's",
@@ -175,3 +186,136 @@ def test_independent_writers_in_a_real_batch_all_land_atomically(tmp_path: Path)
     assert results[:20] == [None] * 20
     assert "no such table: nowhere" in str(results[20])
     assert (sessions, events) == (20, 20)  # CA99's session was rolled back with its failure
+
+
+# ---- the supervised writer --------------------------------------------------------------
+
+
+def test_a_write_queued_just_before_close_is_committed_and_close_returns(tmp_path: Path) -> None:
+    async def body() -> int:
+        db = await Database.open(tmp_path / "t.sqlite3")
+        first = asyncio.create_task(db.write(Write(INSERT, ("CA1", "k", "x"))))
+        await asyncio.sleep(0)  # queued, the writer not yet resumed
+        await asyncio.wait_for(db.close(), 2)
+        await first
+        return (
+            sqlite3.connect(tmp_path / "t.sqlite3")
+            .execute("SELECT count(*) FROM call_events")
+            .fetchone()[0]
+        )
+
+    assert asyncio.run(body()) == 1
+
+
+def test_a_failing_rollback_fails_the_waiting_writes_and_the_writer_comes_back(
+    tmp_path: Path,
+) -> None:
+    async def body() -> tuple[list[str], bool, int]:
+        db = await Database.open(tmp_path / "t.sqlite3")
+        try:
+            connection = db.connection
+            await connection._execute(connection._conn.close)  # commit and rollback now raise
+            results = await asyncio.gather(
+                *(db.write(Write(INSERT, (f"CA{i}", "k", "x"))) for i in range(3)),
+                return_exceptions=True,
+            )
+            was_healthy = db.healthy
+            for _ in range(100):
+                if db.healthy:
+                    break
+                await asyncio.sleep(0.02)
+            await db.write(Write(INSERT, ("CA9", "k", "x")))
+            (count,) = await db.fetchone("SELECT count(*) FROM call_events")
+            return [type(r).__name__ for r in results], was_healthy, count
+        finally:
+            await db.close()
+
+    errors, was_healthy, count = asyncio.run(body())
+    assert errors == ["DatabaseUnavailable"] * 3
+    assert not was_healthy
+    assert count == 1
+
+
+def test_a_commit_that_takes_too_long_fails_the_write_within_the_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite3"
+
+    async def body() -> float:
+        db = await Database.open(path, write_timeout=0.3)
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")  # the writer now waits on SQLite's busy timeout
+        try:
+            started = time.monotonic()
+            with pytest.raises(DatabaseUnavailable, match=r"did not commit within 0\.3 s"):
+                await db.write(Write(INSERT, ("CA1", "k", "x")))
+            return time.monotonic() - started
+        finally:
+            blocker.rollback()
+            blocker.close()
+            await db.close()
+
+    assert asyncio.run(body()) < 1.0
+
+
+def test_a_failed_read_makes_the_writer_check_and_reopen_its_connection(tmp_path: Path) -> None:
+    async def body() -> int:
+        db = await Database.open(tmp_path / "t.sqlite3")
+        try:
+            await db.write(Write(INSERT, ("CA1", "k", "x")))
+            connection = db.connection
+            await connection._execute(connection._conn.close)
+            with pytest.raises(sqlite3.ProgrammingError):
+                await db.fetchone("SELECT count(*) FROM call_events")
+            for _ in range(100):  # no write needed: the read alone brings the writer round
+                if db.connection is not connection and db.healthy:
+                    break
+                await asyncio.sleep(0.02)
+            (count,) = await db.fetchone("SELECT count(*) FROM call_events")
+            return int(count)
+        finally:
+            await db.close()
+
+    assert asyncio.run(body()) == 1
+
+
+# ---- durability -------------------------------------------------------------------------
+
+
+async def _synchronous_of(tmp_path: Path, **options: str) -> int:
+    db = await Database.open(tmp_path / "t.sqlite3", **options)
+    try:
+        (level,) = await db.fetchone("PRAGMA synchronous")
+        return int(level)
+    finally:
+        await db.close()
+
+
+def test_commits_are_fsynced_by_default_so_a_step_survives_a_power_failure(
+    tmp_path: Path,
+) -> None:
+    assert asyncio.run(_synchronous_of(tmp_path)) == 2  # FULL
+
+
+@pytest.mark.parametrize(("name", "level"), [("normal", 1), ("FULL", 2), ("extra", 3)])
+def test_the_synchronous_level_can_be_chosen(tmp_path: Path, name: str, level: int) -> None:
+    assert asyncio.run(_synchronous_of(tmp_path, synchronous=name)) == level
+
+
+def test_a_synchronous_level_outside_the_choices_is_refused_in_words() -> None:
+    settings = Settings.from_env({"IVR_SQLITE_SYNCHRONOUS": "off", "TWILIO_AUTH_TOKEN": "t"})
+    with pytest.raises(
+        SystemExit,
+        match=r"^IVR_SQLITE_SYNCHRONOUS is 'off': it must be one of FULL, NORMAL, EXTRA$",
+    ):
+        settings.check()
+
+
+def test_the_environment_sets_the_synchronous_level_and_full_is_the_default() -> None:
+    assert Settings.from_env({"IVR_SQLITE_SYNCHRONOUS": "NORMAL"}).sqlite_synchronous == "NORMAL"
+    assert Settings.from_env({}).sqlite_synchronous == "FULL"
+
+
+def test_the_server_opens_its_database_at_the_level_its_settings_give(settings: Settings) -> None:
+    with TestClient(create_app(replace(settings, sqlite_synchronous="NORMAL"))) as client:
+        database = client.app.state.database  # type: ignore[attr-defined]
+        (level,) = client.portal.call(database.fetchone, "PRAGMA synchronous")  # type: ignore[union-attr]
+    assert level == 1

@@ -11,6 +11,7 @@ from ..errors import DefinitionError
 from . import (
     call,
     calls,
+    db,
     graph,
     import_cmd,
     lsp,
@@ -32,6 +33,7 @@ COMMANDS: list[ModuleType] = [
     calls,
     plugins,
     messages,
+    db,
     new,
     simulate,
     test_cmd,

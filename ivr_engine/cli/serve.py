@@ -1,8 +1,9 @@
 """`ivr serve`: run the webhook server with uvicorn.
 
 Every option has an environment variable, so the same command works in a container:
-IVR_FLOWS, IVR_DB, IVR_HOST, IVR_PORT, IVR_PUBLIC_URL, IVR_ACCESS_LOG, TWILIO_AUTH_TOKEN
-(environment only).
+IVR_FLOWS, IVR_DB, IVR_DATABASE_URL, IVR_HOST, IVR_PORT, IVR_PUBLIC_URL, IVR_WORKERS,
+IVR_ACCESS_LOG, TWILIO_AUTH_TOKEN (environment only). IVR_DRAIN_SECONDS: on SIGTERM, how long
+`/healthz` answers 503 before the server stops accepting (default 0).
 Messaging (the outbox worker) is configured by the environment only: TWILIO_ACCOUNT_SID and
 the variables in the README's "Messaging" section.
 """
@@ -10,9 +11,15 @@ the variables in the README's "Messaging" section.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
+
+# On SIGTERM uvicorn stops accepting and lets requests in flight finish for up to this long
+# (a webhook answers well inside Twilio's 15 s), then the app flushes and closes its database.
+GRACEFUL_SECONDS = 15
 
 
 def add_parser(sub: Any) -> None:
@@ -22,6 +29,19 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument(
         "--db", default=os.environ.get("IVR_DB", "ivr.sqlite3"), help="SQLite file (IVR_DB)"
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="postgresql://user:pass@host:5432/db or sqlite:///file (IVR_DATABASE_URL; "
+        "without it, --db)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("IVR_WORKERS", "1")),
+        help="server processes (IVR_WORKERS); more than 1 needs PostgreSQL",
     )
     parser.add_argument(
         "--host", default=os.environ.get("IVR_HOST", "127.0.0.1"), help="address (IVR_HOST)"
@@ -58,27 +78,100 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..history.context import configure
+    from ..store import filelock
+    from ..store.target import SQLITE
     from ..web import Settings, create_app
 
     configure(args.log_level, args.log_format)  # secrets are masked once the app knows them
     settings = Settings.from_env(
         flows_dir=Path(args.flows),
         db_path=args.db,
+        database_url=args.database,
         public_url=args.public_url,
         insecure=args.insecure or None,
     )
-    app = create_app(settings)
+    settings.check()
+    target = settings.database()
+    if args.workers < 1:
+        print(f"ivr serve: --workers is {args.workers}: give 1 or more", file=sys.stderr)
+        return 2
+    if args.workers > 1 and target.kind == SQLITE:
+        print(
+            f"ivr serve: --workers {args.workers} needs PostgreSQL: the SQLite database "
+            f"{target.display} serves one server process (its calls' locks and cache live in "
+            "that process); set IVR_DATABASE_URL=postgresql://... or give --database",
+            file=sys.stderr,
+        )
+        return 2
     if settings.insecure and not settings.auth_token:
         print(
             "WARNING: --insecure: requests are NOT checked to come from Twilio. Never expose this server."
         )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=args.access_log,
-        log_config=None,  # our handler: JSON or text, secrets masked
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "server_header": False,
+        "access_log": args.access_log,
+        "log_config": None,  # our handler: JSON or text, secrets masked
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+    }
+    if args.workers > 1:
+        # Each worker process builds its app from the environment: hand the settings over.
+        os.environ.update(_environment(settings))
+        uvicorn.run("ivr_engine.web:create_app", factory=True, workers=args.workers, **options)
+        return 0
+    app = create_app(settings)
+    if target.kind == SQLITE and target.location != ":memory:":
+        try:  # held for the process lifetime; the database takes it again when it opens
+            filelock.acquire(target.location)
+        except filelock.DatabaseInUse as exc:
+            print(f"ivr serve: {exc}", file=sys.stderr)
+            return 1
+    drain = float(os.environ.get("IVR_DRAIN_SECONDS", "0") or 0)
+    server = _DrainingServer(uvicorn.Config(app, **options), app, drain)
+    server.run()
     return 0
+
+
+class _DrainingServer:
+    """uvicorn's server, except that the first SIGTERM/SIGINT starts a drain: for `drain`
+    seconds `/healthz` answers 503 while everything else is still served (a load balancer
+    takes the process out), then uvicorn's graceful shutdown stops accepting, lets requests
+    in flight finish, and the app flushes its writes and closes its database."""
+
+    def __new__(cls, config: Any, app: Any, drain: float) -> Any:
+        import signal
+        import threading
+
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: Any) -> None:
+                if drain > 0 and not getattr(app.state, "draining", False):
+                    app.state.draining = True
+                    logging.getLogger("ivr_engine.web").warning(
+                        "draining for %g s: /healthz answers 503, then the server stops", drain
+                    )
+                    timer = threading.Timer(drain, self.handle_exit, (sig, frame))
+                    timer.daemon = True
+                    timer.start()
+                    return
+                super().handle_exit(sig, frame)
+                # uvicorn raises a caught SIGTERM again once it has shut down, so the process
+                # ends "killed by SIGTERM"; a completed graceful shutdown exits 0 instead.
+                if sig == signal.SIGTERM:
+                    self._captured_signals.remove(sig)
+
+        return Server(config)
+
+
+def _environment(settings: Any) -> dict[str, str]:
+    env = {"IVR_FLOWS": str(settings.flows_dir), "IVR_DB": settings.db_path}
+    if settings.database_url:
+        env["IVR_DATABASE_URL"] = settings.database_url
+    if settings.public_url:
+        env["IVR_PUBLIC_URL"] = settings.public_url
+    if settings.insecure:
+        env["IVR_INSECURE"] = "1"
+    return env

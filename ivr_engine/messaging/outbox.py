@@ -18,6 +18,9 @@ looks them up at Twilio before sending again (see README, "Messaging").
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -78,6 +81,36 @@ WHERE status = '{SENDING}'
 """
 NEXT_PENDING = f"""
 SELECT * FROM outbox WHERE status = '{PENDING}' ORDER BY next_attempt_at, id LIMIT ?
+"""
+
+# On a database shared by several processes (PostgreSQL) each worker claims the rows it takes:
+# a claim is a lease, so no other worker takes the row while it is valid, and a row whose
+# claimer died (still `sending`, or claimed, when its lease ran out) is taken over: back in
+# the queue, marked uncertain, so it is looked up at Twilio before any new attempt.
+CLAIM_DUE = f"""
+UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE status = '{PENDING}' AND next_attempt_at <= ?3
+      AND (lease_until IS NULL OR lease_until < ?3)
+    ORDER BY next_attempt_at, id LIMIT ?4
+    FOR UPDATE SKIP LOCKED)
+RETURNING *
+"""
+NEXT_DUE_AT = f"""
+SELECT min(next_attempt_at) AS at FROM outbox WHERE status = '{PENDING}' AND next_attempt_at > ?
+"""
+RELEASE = "UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE id = ? AND claimed_by = ?"
+EXPIRED = f"status = '{SENDING}' AND (lease_until IS NULL OR lease_until < ?)"
+TAKE_OVER_EVENTS = f"""
+INSERT INTO outbox_events (outbox_id, status, detail)
+SELECT id, '{PENDING}', 'the server sending this message stopped (its claim expired): it is '
+    || 'looked up at Twilio before any new attempt' FROM outbox WHERE {EXPIRED}
+"""
+TAKE_OVER_ROWS = f"""
+UPDATE outbox SET status = '{PENDING}', uncertain = 1, next_attempt_at = 0, claimed_by = NULL,
+    lease_until = NULL, updated_at = {NOW}
+WHERE {EXPIRED}
 """
 
 
@@ -168,6 +201,10 @@ class OutboxStore:
         self.settings = settings
         self.clock = clock
         self.nudge = asyncio.Event()  # set when new rows are committed: the worker looks now
+        # Several workers share the database: claim rows (see CLAIM_DUE) under this name.
+        self.shared = getattr(database, "shared", False)
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.lease = max(60.0, 4 * settings.request_timeout)  # one attempt fits many times
 
     # ---- queueing (inside a call step's transaction) ---------------------------------
 
@@ -201,7 +238,12 @@ class OutboxStore:
     # ---- the worker's view -------------------------------------------------------------
 
     async def recover(self) -> int:
-        """After a restart: rows caught `sending` go back to the queue, marked uncertain."""
+        """After a restart: rows caught `sending` go back to the queue, marked uncertain.
+
+        Shared database: only rows whose claim expired (their worker died), as every poll does.
+        """
+        if self.shared:
+            return await self.take_over()
         (count,) = await self.database.fetchone(
             f"SELECT count(*) FROM outbox WHERE status = '{SENDING}'"
         ) or (0,)
@@ -210,8 +252,30 @@ class OutboxStore:
             await self.database.write(Write(RECOVER_ROWS))
         return int(count)
 
+    async def take_over(self) -> int:
+        """Shared database: put rows whose claim expired back in the queue, marked uncertain."""
+        now = self.clock()
+        (count,) = await self.database.fetchone(
+            f"SELECT count(*) FROM outbox WHERE {EXPIRED}", (now,)
+        ) or (0,)
+        if count:
+            await self.database.write(
+                Write(TAKE_OVER_EVENTS, (now,)), Write(TAKE_OVER_ROWS, (now,))
+            )
+        return int(count)
+
+    async def release(self, row_id: int) -> None:
+        """Shared database: let go of a claimed row once this worker is done with it."""
+        if self.shared:
+            await self.database.write(Write(RELEASE, (row_id, self.worker_id)))
+
     async def due(self, limit: int, busy: set[int]) -> tuple[list[OutboxRow], float | None]:
-        """Up to `limit` pending rows due now (not in `busy`), and when the next one falls due."""
+        """Up to `limit` pending rows due now (not in `busy`), and when the next one falls due.
+
+        Shared database: the rows returned are claimed by this worker (see CLAIM_DUE).
+        """
+        if self.shared:
+            return await self._claim(limit)
         rows = await self.database.fetchall(NEXT_PENDING, (limit + len(busy) + 1,))
         now = self.clock()
         due: list[OutboxRow] = []
@@ -224,6 +288,16 @@ class OutboxStore:
                 return due, now
             due.append(OutboxRow.from_row(raw))
         return due, None
+
+    async def _claim(self, limit: int) -> tuple[list[OutboxRow], float | None]:
+        await self.take_over()
+        now = self.clock()
+        claimed = await self.database.fetchall(
+            CLAIM_DUE, (self.worker_id, now + self.lease, now, limit)
+        )
+        rows = sorted((OutboxRow.from_row(raw) for raw in claimed), key=lambda r: r.id)
+        later = await self.database.fetchone(NEXT_DUE_AT, (now,))
+        return rows, (float(later["at"]) if later and later["at"] is not None else None)
 
     async def get(self, row_id: int) -> OutboxRow | None:
         row = await self.database.fetchone("SELECT * FROM outbox WHERE id = ?", (row_id,))

@@ -14,7 +14,7 @@ WINDOW_SECONDS = 24 * 3600
 RECORD_INBOUND = """
 INSERT INTO whatsapp_windows (number, last_inbound_at) VALUES (?, ?)
 ON CONFLICT (number) DO UPDATE SET
-    last_inbound_at = max(last_inbound_at, excluded.last_inbound_at)
+    last_inbound_at = max(whatsapp_windows.last_inbound_at, excluded.last_inbound_at)
 """
 
 

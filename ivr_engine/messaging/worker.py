@@ -151,6 +151,8 @@ class OutboxWorker:
                 await self._retry(current, f"unexpected failure: {exc}", uncertain=True)
         finally:
             self._requesting.discard(row.id)
+            with contextlib.suppress(Exception):  # an expired claim is taken over anyway
+                await self.outbox.release(row.id)
 
     # ---- one row --------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ exactly one. Each caller still awaits its own commit before it answers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -19,108 +20,10 @@ from typing import Any
 
 import aiosqlite
 
+from . import filelock
+from .migrations import upgrade_sqlite
+
 log = logging.getLogger("ivr_engine.store")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    call_sid     TEXT PRIMARY KEY,
-    flow_id      TEXT NOT NULL,
-    flow_version TEXT NOT NULL,
-    step         INTEGER NOT NULL,
-    ended        INTEGER NOT NULL DEFAULT 0,
-    data         TEXT NOT NULL,
-    created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE TABLE IF NOT EXISTS flow_versions (
-    flow_id   TEXT NOT NULL,
-    version   TEXT NOT NULL,
-    file      TEXT NOT NULL,
-    source    TEXT NOT NULL,
-    loaded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    PRIMARY KEY (flow_id, version)
-);
-CREATE TABLE IF NOT EXISTS call_events (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
-    call_sid  TEXT NOT NULL,
-    kind      TEXT NOT NULL,
-    data      TEXT NOT NULL,
-    at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS call_events_by_call ON call_events (call_sid);
-CREATE TABLE IF NOT EXISTS outbox (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    call_sid        TEXT NOT NULL,
-    flow_id         TEXT NOT NULL,
-    node_id         TEXT NOT NULL,
-    channel         TEXT NOT NULL,
-    recipient       TEXT NOT NULL,
-    payload         TEXT NOT NULL,
-    status          TEXT NOT NULL DEFAULT 'pending',
-    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS outbox_by_status ON outbox (status);
-CREATE TABLE IF NOT EXISTS outbox_events (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
-    outbox_id INTEGER NOT NULL,
-    status    TEXT NOT NULL,
-    detail    TEXT NOT NULL DEFAULT '',
-    at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS outbox_events_by_row ON outbox_events (outbox_id);
-CREATE TABLE IF NOT EXISTS message_events (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_sid TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    rank        INTEGER NOT NULL,
-    error_code  TEXT NOT NULL DEFAULT '',
-    data        TEXT NOT NULL,
-    at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    UNIQUE (message_sid, status)
-);
-CREATE TABLE IF NOT EXISTS suppressions (
-    number  TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    active  INTEGER NOT NULL,
-    source  TEXT NOT NULL,
-    since   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    PRIMARY KEY (number, channel)
-);
-CREATE TABLE IF NOT EXISTS consent_events (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    number      TEXT NOT NULL,
-    channel     TEXT NOT NULL,
-    action      TEXT NOT NULL,
-    source      TEXT NOT NULL,
-    message_sid TEXT UNIQUE,
-    at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS consent_events_by_number ON consent_events (number, channel);
-CREATE TABLE IF NOT EXISTS whatsapp_windows (
-    number          TEXT PRIMARY KEY,
-    last_inbound_at REAL NOT NULL
-);
-"""
-
-# Columns the messaging outbox added to `outbox` after its first release: added in place to
-# databases created before, so upgrading never needs a manual migration.
-OUTBOX_COLUMNS = {
-    "attempts": "INTEGER NOT NULL DEFAULT 0",
-    "next_attempt_at": "REAL NOT NULL DEFAULT 0",
-    "last_attempt_at": "REAL",
-    "uncertain": "INTEGER NOT NULL DEFAULT 0",
-    "reason": "TEXT NOT NULL DEFAULT ''",
-    "error_code": "TEXT NOT NULL DEFAULT ''",
-    "message_sid": "TEXT",
-    "delivery": "TEXT NOT NULL DEFAULT ''",
-    "updated_at": "TEXT",
-}
-OUTBOX_INDEXES = """
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS outbox_by_sid ON outbox (message_sid);
-CREATE INDEX IF NOT EXISTS outbox_by_recipient ON outbox (recipient);
-"""
 
 
 @dataclass(frozen=True)
@@ -133,11 +36,23 @@ class Write:
 
 @dataclass
 class _Pending:
-    """Writes of one caller, all-or-nothing with the rest of their batch."""
+    """Writes of one caller, all-or-nothing with the rest of their batch.
+
+    `done` is cancelled when the caller stops waiting (its deadline passed, or its request was
+    cancelled): the writer then skips these writes if it has not started them.
+    """
 
     writes: Sequence[Write]
     done: asyncio.Future[None]
     independent: bool = False
+
+
+class DatabaseUnavailable(RuntimeError):
+    """A write was not made durable: the writer failed, is reconnecting, or took too long.
+
+    The caller answers as for any failure mid-step (a call hears the apology). After a
+    timeout the write may still land later; after a writer failure it was rolled back.
+    """
 
 
 def _schedule(batch: Sequence[_Pending]) -> list[tuple[str, list[Sequence[Any]]]]:
@@ -167,51 +82,126 @@ def _schedule(batch: Sequence[_Pending]) -> list[tuple[str, list[Sequence[Any]]]
     return runs
 
 
-async def _add_outbox_columns(connection: aiosqlite.Connection) -> None:
-    async with connection.execute("PRAGMA table_info(outbox)") as cursor:
-        present = {row[1] for row in await cursor.fetchall()}
-    for name, definition in OUTBOX_COLUMNS.items():
-        if name not in present:
-            await connection.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
-    await connection.executescript(OUTBOX_INDEXES)
+WRITE_TIMEOUT = 5.0  # seconds a caller waits for its commit: well inside Twilio's 15 s
+RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # then every 2 s until the database is back
+
+
+# SQLite's `synchronous` levels we accept, with what a commit survives (WAL mode):
+# FULL fsyncs the log at every commit, so a committed step survives a power failure; NORMAL
+# fsyncs only at checkpoints, so the last commits before a power failure or OS crash can be
+# lost (never on a crash of the process alone); EXTRA also fsyncs the folder. OFF is refused.
+SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
+DEFAULT_SYNCHRONOUS = "FULL"
+
+
+def check_synchronous(level: str) -> str:
+    """`level` in upper case, or a ValueError naming the choices."""
+    if level.upper() not in SYNCHRONOUS:
+        raise ValueError(
+            f"IVR_SQLITE_SYNCHRONOUS is {level!r}: it must be one of {', '.join(SYNCHRONOUS)}"
+        )
+    return level.upper()
+
+
+async def _connect(path: str, synchronous: str) -> aiosqlite.Connection:
+    connection = await aiosqlite.connect(path)
+    connection.row_factory = sqlite3.Row
+    await connection.execute("PRAGMA journal_mode=WAL")
+    await connection.execute(f"PRAGMA synchronous={check_synchronous(synchronous)}")
+    await connection.execute("PRAGMA busy_timeout=5000")
+    return connection
 
 
 class Database:
-    """The process's connection, its schema, and the group-commit writer."""
+    """SQLite: the process's connection, its schema, and the supervised group-commit writer.
 
-    def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
+    The writer is supervised: if it fails (a rollback that raises, a connection that died),
+    every write it held or that was waiting fails with `DatabaseUnavailable`, the database
+    reports unhealthy (`healthy`, shown on `/healthz`), and the writer reconnects and starts
+    again by itself. A caller never waits more than `write_timeout` for its commit, so a
+    stuck database cannot hold a call's lock for longer than that.
+    """
+
+    # One process owns the file, so call locks and the session cache may live in its memory
+    # (the PostgreSQL backend is shared by several processes, and says so).
+    shared = False
+
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        path: str,
+        *,
+        write_timeout: float = WRITE_TIMEOUT,
+        synchronous: str = DEFAULT_SYNCHRONOUS,
+    ) -> None:
         self.connection = connection
         self.path = path
+        self.synchronous = synchronous
+        self.write_timeout = write_timeout
         self._queue: list[_Pending] = []
+        self._batch: list[_Pending] = []  # the batch being applied
+        self._busy_since: float | None = None  # loop time the current batch started
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
+        self._up = True  # False from a writer failure until it has reconnected
+        self._probe = False  # a read failed: check the connection before the next batch
+        self._lock: str | None = None  # the process lock on the file, held until close()
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        write_timeout: float = WRITE_TIMEOUT,
+        synchronous: str = DEFAULT_SYNCHRONOUS,
+    ) -> Database:
+        """Open (creating if needed) the SQLite file; `synchronous`: see `SYNCHRONOUS`.
+
+        The file is locked for this process until `close()` (see `filelock`): another process
+        opening it gets `filelock.DatabaseInUse`.
+        """
+        lock = None
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(str(path))
-        connection.row_factory = sqlite3.Row
-        await connection.execute("PRAGMA journal_mode=WAL")
-        await connection.execute("PRAGMA synchronous=NORMAL")
-        await connection.execute("PRAGMA busy_timeout=5000")
-        await connection.executescript(SCHEMA)
-        await _add_outbox_columns(connection)
-        from .history import apply_sqlite  # the call history's tables (it imports `Write`)
-
-        await apply_sqlite(connection)
-        await connection.commit()
-        database = cls(connection, str(path))
-        database._writer = asyncio.create_task(database._write_loop(), name="ivr-db-writer")
+            lock = filelock.acquire(path)
+        connection = None
+        try:
+            connection = await _connect(str(path), synchronous)
+            await upgrade_sqlite(connection, str(path))
+        except BaseException:
+            if connection is not None:
+                await connection.close()
+            if lock is not None:
+                filelock.release(lock)
+            raise
+        database = cls(connection, str(path), write_timeout=write_timeout, synchronous=synchronous)
+        database._lock = lock
+        database._writer = asyncio.create_task(database._supervise(), name="ivr-db-writer")
         return database
 
+    @property
+    def healthy(self) -> bool:
+        """The writer runs, is connected, and its current batch is not overdue."""
+        if not self._up or self._writer is None or self._writer.done():
+            return False
+        busy = self._busy_since
+        return busy is None or asyncio.get_running_loop().time() - busy < self.write_timeout
+
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        rows = await self.connection.execute_fetchall(sql, params)  # one thread hand-off
+        try:
+            rows = await self.connection.execute_fetchall(sql, params)  # one thread hand-off
+        except Exception:
+            self._suspect()
+            raise
         return next(iter(rows), None)  # type: ignore[return-value]
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(await self.connection.execute_fetchall(sql, params))
+        try:
+            return list(await self.connection.execute_fetchall(sql, params))
+        except Exception:
+            self._suspect()
+            raise
 
     async def write(self, *writes: Write, independent: bool = False) -> None:
         """Apply `writes` atomically (with whatever else is queued) and wait for the commit.
@@ -219,30 +209,110 @@ class Database:
         `independent`: no other caller writes these rows meanwhile (a call's session, written
         under the call's lock; rows only inserted), so they need not wait for the writes of
         callers that arrived earlier. Otherwise writes run in the order they were asked for.
+        Raises `DatabaseUnavailable` when the writer is down or the commit takes longer than
+        `write_timeout`.
         """
         if self._closed:
             raise RuntimeError("database is closed")
+        if not self._up:
+            raise DatabaseUnavailable("the database writer is reconnecting")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(writes, done, independent))
         self._wake.set()
-        await done
+        try:
+            async with asyncio.timeout(self.write_timeout):
+                await done  # a timeout cancels `done`: the writer skips it if not yet begun
+        except TimeoutError:
+            raise DatabaseUnavailable(
+                f"the database did not commit within {self.write_timeout:g} s"
+            ) from None
+
+    def _suspect(self) -> None:
+        """A read failed: have the writer check the connection (and reconnect if it is dead)."""
+        if not self._probe and self._up:
+            self._probe = True
+            self._wake.set()
+
+    async def _supervise(self) -> None:
+        """Run the writer; when it fails, fail what it held, reconnect and run it again."""
+        while True:
+            try:
+                await self._write_loop()
+                return
+            except asyncio.CancelledError:
+                self._fail_waiting(DatabaseUnavailable("the database is closing"))
+                raise
+            except Exception as exc:
+                self._up = False
+                self._busy_since = None
+                failed = self._fail_waiting(
+                    DatabaseUnavailable(f"the database writer failed: {exc}")
+                )
+                log.error(
+                    "the database writer failed (%s: %s); %d waiting write(s) failed; reconnecting",
+                    type(exc).__name__,
+                    exc,
+                    failed,
+                )
+                if not await self._reconnect():
+                    return
+                self._up = True
+                log.warning("the database writer has reconnected to %s", self.path)
+
+    def _fail_waiting(self, error: Exception) -> int:
+        waiting, self._batch, self._queue = [*self._batch, *self._queue], [], []
+        failed = 0
+        for pending in waiting:
+            if not pending.done.done():
+                pending.done.set_exception(error)
+                failed += 1
+        return failed
+
+    async def _reconnect(self) -> bool:
+        """Replace the connection; False if the database was closed meanwhile."""
+        attempt = 0
+        while not self._closed:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self.write_timeout):
+                    await self.connection.close()
+            connection: aiosqlite.Connection | None = None
+            try:
+                connection = await _connect(self.path, self.synchronous)
+                await connection.execute("SELECT 1 FROM sessions LIMIT 1")
+            except Exception as exc:
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.close()
+                delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+                log.warning("cannot reopen the database %s (%s); retrying", self.path, exc)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            self.connection = connection
+            self._probe = False
+            return True
+        return False
 
     async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            batch, self._queue = self._queue, []
-            if not batch:
+            if self._probe:
+                await self.connection.execute("SELECT 1")  # raises if the connection is dead
+                self._probe = False
+            if not self._queue:
                 if self._closed:
                     return
+                self._wake.clear()
+                await self._wake.wait()
                 continue
-            try:
-                await self._apply(batch)
-            except asyncio.CancelledError:
-                for pending in batch:
-                    if not pending.done.done():
-                        pending.done.cancel()
-                raise
+            batch, self._queue = self._queue, []
+            self._batch = [pending for pending in batch if not pending.done.done()]
+            if not self._batch:
+                continue
+            self._busy_since = loop.time()
+            await self._apply(self._batch)
+            self._batch = []
+            self._busy_since = None
 
     async def _apply(self, batch: list[_Pending]) -> None:
         """Commit a batch in one transaction; if that fails, each caller's writes alone.
@@ -258,7 +328,7 @@ class Database:
                 await self.connection.executemany(sql, rows)
             await self.connection.commit()
         except Exception as exc:
-            await self.connection.rollback()
+            await self.connection.rollback()  # if this fails, the supervisor takes over
             log.warning("a write batch failed (%s); retrying it caller by caller", exc)
         else:
             for pending in batch:
@@ -279,8 +349,13 @@ class Database:
                     pending.done.set_result(None)
 
     async def close(self) -> None:
+        """Commit what is queued, stop the writer and close the connection."""
         self._closed = True
         self._wake.set()
         if self._writer is not None:
             await self._writer
-        await self.connection.close()
+        with contextlib.suppress(Exception):
+            await self.connection.close()
+        if self._lock is not None:
+            filelock.release(self._lock)
+            self._lock = None

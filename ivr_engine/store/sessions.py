@@ -1,10 +1,13 @@
-"""Call sessions by CallSid: read through a cache, written through the group-commit writer.
+"""Call sessions by CallSid: read through a cache, written through the database's writer.
 
-One server process owns its database (SQLite; see README), so the in-memory copy of a
-session is always the latest committed one; after a restart sessions are read back from
-disk. A per-call lock serialises requests for the same call, so a webhook Twilio retries
-while the first attempt is still running waits and then gets the same answer instead of
-advancing the call twice.
+On SQLite one server process owns its database (see `filelock`), so the in-memory copy of a
+session is always the latest committed one, and a per-call lock in memory serialises
+requests for the same call: a webhook Twilio retries while the first attempt is still
+running waits and then gets the same answer instead of advancing the call twice. After a
+restart sessions are read back from disk. On a database shared by several processes
+(PostgreSQL) the lock is the database's (`call_lock`, taken whichever process gets the
+request) and nothing is cached: every request reads the session another process may have
+advanced.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from .. import json_text
@@ -97,9 +101,13 @@ class SessionStore:
         self.outbox = outbox  # without one, messages are stored as given and wait unsent
         self._cache: OrderedDict[str, Session] = OrderedDict()
         self._locks: dict[str, list[Any]] = {}  # call -> [lock, users]
+        self._shared = getattr(database, "shared", False)
+        self._cache_size = 0 if self._shared else CACHE_SIZE
 
-    def locked(self, call_sid: str) -> _CallLock:
+    def locked(self, call_sid: str) -> AbstractAsyncContextManager[None]:
         """Hold the call's lock: one request at a time per call, in arrival order."""
+        if self._shared:
+            return self.database.call_lock(call_sid)  # type: ignore[attr-defined, no-any-return]
         return _CallLock(self._locks, call_sid)
 
     async def load(self, call_sid: str) -> Session | None:
@@ -170,7 +178,10 @@ class SessionStore:
         await self.database.write(*writes, independent=True)
         self._remember(session)
         if messages and self.outbox is not None:
-            self.outbox.queued()
+            if self._shared:  # committed with the call's lock: nudge the worker after that
+                self.database.after_commit(self.outbox.queued)  # type: ignore[attr-defined]
+            else:
+                self.outbox.queued()
 
     async def awaiting_recording(self) -> list[Session]:
         """Ended calls whose `on_hangup` still waits for their recording (read at start-up)."""
@@ -183,5 +194,5 @@ class SessionStore:
     def _remember(self, session: Session) -> None:
         self._cache[session.call_sid] = session
         self._cache.move_to_end(session.call_sid)
-        while len(self._cache) > CACHE_SIZE:
+        while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

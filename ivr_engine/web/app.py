@@ -38,8 +38,8 @@ from ..messaging import (
 from ..project import project_registry
 from ..registry import Registry
 from ..runtime.services import Services, flow_environment
-from ..store.database import Database
 from ..store.sessions import SessionStore
+from ..store.target import open_database
 from .messaging_webhooks import messaging_webhooks
 from .metrics import metrics_endpoint
 from .settings import Settings
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             log.warning(
                 "INSECURE: no TWILIO_AUTH_TOKEN; requests are NOT checked to come from Twilio"
             )
-        database = await Database.open(settings.db_path)
+        database = await open_database(settings.database(), synchronous=settings.sqlite_synchronous)
         flows = FlowRepository(loader, settings.flows_dir, database)
         await flows.reload()
         if not flows.ids():

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ..messaging.settings import MessagingSettings
 from ..runtime.services import ANSWER_BUDGET
+from ..store.database import DEFAULT_SYNCHRONOUS, check_synchronous
+from ..store.target import BadDatabaseUrl, DatabaseTarget, parse_target
 
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 # A webhook's body arrives in milliseconds; one still missing after this is cut off or held
@@ -20,6 +22,9 @@ DEFAULT_BODY_TIMEOUT = 5.0
 class Settings:
     flows_dir: Path = Path("flows")
     db_path: str = "ivr.sqlite3"
+    # postgresql://... or sqlite:///...; None: the SQLite file db_path. May hold a password.
+    database_url: str | None = field(default=None, repr=False)
+    sqlite_synchronous: str = DEFAULT_SYNCHRONOUS  # FULL: a committed step survives power loss
     auth_token: str | None = field(default=None, repr=False)  # never printed
     public_url: str | None = None  # e.g. https://ivr.example.com behind a proxy or tunnel
     insecure: bool = False
@@ -40,6 +45,8 @@ class Settings:
         values: dict[str, object] = {
             "flows_dir": Path(env.get("IVR_FLOWS", "flows")),
             "db_path": env.get("IVR_DB", "ivr.sqlite3"),
+            "database_url": env.get("IVR_DATABASE_URL") or None,
+            "sqlite_synchronous": env.get("IVR_SQLITE_SYNCHRONOUS") or DEFAULT_SYNCHRONOUS,
             "auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
             "public_url": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
             "insecure": env.get("IVR_INSECURE", "") in ("1", "true", "yes"),
@@ -55,13 +62,23 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     def check(self) -> None:
-        """Refuse to run an open door: without a token only `--insecure` may start the server."""
+        """Refuse to run an open door (without a token only `--insecure` may start the server),
+        or on a setting that cannot work."""
+        try:
+            check_synchronous(self.sqlite_synchronous)
+            self.database()
+        except (ValueError, BadDatabaseUrl) as exc:
+            raise SystemExit(str(exc)) from None
         if not self.auth_token and not self.insecure:
             raise SystemExit(
                 "TWILIO_AUTH_TOKEN is not set: the server cannot check that requests come from Twilio. "
                 "Set it (Twilio console > Account > API keys & tokens), or start with --insecure for "
                 "local experiments only."
             )
+
+    def database(self) -> DatabaseTarget:
+        """The database to use: `database_url` when set, else the SQLite file `db_path`."""
+        return parse_target(self.database_url or self.db_path)
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

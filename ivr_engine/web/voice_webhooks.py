@@ -72,6 +72,11 @@ def _callback(handler_name: str) -> Handler:
 
 
 async def healthz(request: Request) -> Response:
+    """200 while the process can serve calls; 503 (take it out of the pool) while it cannot."""
+    if getattr(request.app.state, "draining", False):
+        return PlainTextResponse("unavailable: draining, shutting down", status_code=503)
+    if not request.app.state.database.healthy:
+        return PlainTextResponse("unavailable: the database writer is down", status_code=503)
     flows = request.app.state.flows
     return PlainTextResponse(f"ok: {len(flows.ids())} flow(s)")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -14,7 +13,7 @@ import pytest
 
 from ivr_engine.messaging import MessagingSettings
 from ivr_engine.web import Settings
-from tests.conftest import AUTH_TOKEN, BASE, ROOT, Twilio
+from tests.conftest import AUTH_TOKEN, BASE, ROOT, Twilio, query, values
 from tests.messaging.fake_twilio import ACCOUNT_SID, FakeTwilio
 
 SMS_FROM = "+15550001111"
@@ -48,12 +47,15 @@ def fake() -> Iterator[FakeTwilio]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, flows_dir: Path, fake: FakeTwilio) -> Settings:
+def settings(
+    tmp_path: Path, flows_dir: Path, fake: FakeTwilio, database_url: str | None
+) -> Settings:
     for flow in (ROOT / "tests" / "flows" / "valid").glob("*.yaml"):
         shutil.copy(flow, flows_dir / flow.name)
     return Settings(
         flows_dir=flows_dir,
         db_path=str(tmp_path / "ivr.sqlite3"),
+        database_url=database_url,
         auth_token=AUTH_TOKEN,
         public_url=BASE,
         reload_interval=0.05,
@@ -74,19 +76,17 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 10.0) -> An
 
 
 def rows(
-    settings: Settings, where: str = "1", params: tuple[Any, ...] = ()
+    settings: Settings, where: str = "1 = 1", params: tuple[Any, ...] = ()
 ) -> list[dict[str, Any]]:
-    with sqlite3.connect(settings.db_path) as db:
-        db.row_factory = sqlite3.Row
-        found = db.execute(f"SELECT * FROM outbox WHERE {where} ORDER BY id", params).fetchall()
-    return [dict(row) for row in found]
+    return query(settings, f"SELECT * FROM outbox WHERE {where} ORDER BY id", params)
 
 
 def history(settings: Settings, row_id: int) -> list[tuple[str, str]]:
-    with sqlite3.connect(settings.db_path) as db:
-        return db.execute(
-            "SELECT status, detail FROM outbox_events WHERE outbox_id = ? ORDER BY id", (row_id,)
-        ).fetchall()
+    return values(  # type: ignore[return-value]
+        settings,
+        "SELECT status, detail FROM outbox_events WHERE outbox_id = ? ORDER BY id",
+        (row_id,),
+    )
 
 
 def settled(settings: Settings, count: int) -> list[dict[str, Any]] | None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
+
+import pytest
 
 from ivr_engine.loader import FlowLoader
 from ivr_engine.project import project_registry
@@ -14,6 +17,8 @@ from tests.conftest import ROOT, Twilio
 from tests.messaging.conftest import CALLER, rows, settled, wait_until
 from tests.messaging.fake_twilio import FakeTwilio
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def hang_up(twilio: Twilio, call: Call, duration: str) -> int:
@@ -41,10 +46,12 @@ def test_on_hangup_sees_the_call_outcome_and_branches_on_it(
     call = Call(twilio, "ticket", sid="CA" + "2" * 32)
     call.start()
     hang_up(twilio, call, "3")
-    wait_until(lambda: settled(settings, 2), "both messages are sent")
-    assert fake.sent_to(CALLER)[-1].first("Body") == (
+    found = wait_until(lambda: settled(settings, 2), "both messages are sent")
+    after_call = next(row for row in found if row["node_id"] != "text_ticket")
+    assert json.loads(after_call["payload"])["body"] == (
         "Sorry we missed you (completed). Reply to book a callback."
     )
+    assert "Sorry we missed you (completed). Reply to book a callback." in fake.bodies()
 
 
 def test_a_flow_without_on_hangup_queues_nothing_after_the_call(

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from ivr_engine.messaging.consent import HELP, OPT_IN, OPT_OUT, keyword
 from ivr_engine.web import Settings
-from tests.conftest import Twilio
+from tests.conftest import Twilio, values
 from tests.messaging.conftest import CALLER, rows, settled, text, wait_until
 from tests.messaging.fake_twilio import FakeTwilio
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
 def consent_events(settings: Settings) -> list[tuple[str, str, str, str]]:
-    with sqlite3.connect(settings.db_path) as db:
-        return db.execute(
-            "SELECT number, channel, action, source FROM consent_events ORDER BY id"
-        ).fetchall()
+    return values(  # type: ignore[return-value]
+        settings, "SELECT number, channel, action, source FROM consent_events ORDER BY id"
+    )
 
 
 @pytest.mark.parametrize(

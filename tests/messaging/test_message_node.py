@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from ivr_engine.loader import FlowLoader
 from ivr_engine.project import project_registry
 from ivr_engine.runtime import start_call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 FLOW = """
 start: confirm

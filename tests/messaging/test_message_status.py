@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from dataclasses import replace
 
 import pytest
@@ -11,10 +10,12 @@ from starlette.testclient import TestClient
 
 from ivr_engine.messaging.status import current
 from ivr_engine.web import Settings, create_app
-from tests.conftest import Twilio
+from tests.conftest import Twilio, values
 from tests.messaging.conftest import CALLER, history, rows, settled, wait_until
 from tests.messaging.fake_twilio import ACCOUNT_SID, FakeTwilio, Reply
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def sent_message(twilio: Twilio, settings: Settings, fake: FakeTwilio) -> tuple[str, str]:
@@ -38,10 +39,9 @@ def report(twilio: Twilio, url: str, sid: str, status: str, **extra: str) -> int
 
 
 def events(settings: Settings, sid: str) -> list[str]:
-    with sqlite3.connect(settings.db_path) as db:
-        found = db.execute(
-            "SELECT status FROM message_events WHERE message_sid = ? ORDER BY id", (sid,)
-        ).fetchall()
+    found = values(
+        settings, "SELECT status FROM message_events WHERE message_sid = ? ORDER BY id", (sid,)
+    )
     return [status for (status,) in found]
 
 
@@ -79,10 +79,9 @@ def test_a_failed_callback_with_21610_suppresses_the_number(
 ) -> None:
     sid, url = sent_message(twilio, settings, fake)
     report(twilio, url, sid, "failed", ErrorCode="21610")
-    with sqlite3.connect(settings.db_path) as db:
-        assert db.execute(
-            "SELECT number, channel, active, source FROM suppressions"
-        ).fetchall() == [(CALLER, "sms", 1, f"Twilio error 21610 on message {sid}")]
+    assert values(settings, "SELECT number, channel, active, source FROM suppressions") == [
+        (CALLER, "sms", 1, f"Twilio error 21610 on message {sid}")
+    ]
 
 
 def test_a_callback_for_a_message_whose_answer_was_lost_settles_it_without_a_lookup(

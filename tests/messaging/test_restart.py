@@ -47,6 +47,7 @@ def server(settings: Settings, fake: FakeTwilio, port: int) -> Iterator[subproce
         "IVR_MESSAGES_PER_SECOND": "1000",
         "IVR_MESSAGE_RETRY_BASE": "0.05",
         "IVR_LOG_LEVEL": "warning",
+        **({"IVR_DATABASE_URL": settings.database_url} if settings.database_url else {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "ivr_engine", "serve"],

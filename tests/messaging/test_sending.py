@@ -8,16 +8,20 @@ import itertools
 import json
 from dataclasses import replace
 
+import pytest
 from starlette.testclient import TestClient
 
 from ivr_engine.runtime import Session
 from ivr_engine.runtime.effects import OutboundMessage
-from ivr_engine.store import Database, SessionStore
+from ivr_engine.store import SessionStore
+from ivr_engine.store.target import open_database
 from ivr_engine.web import Settings, create_app
 from tests.conftest import AUTH_TOKEN, Twilio
 from tests.messaging.conftest import CALLER, SMS_FROM, history, rows, settled, wait_until
 from tests.messaging.fake_twilio import ACCOUNT_SID, FakeTwilio, Reply
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 TICKET_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response>'
@@ -199,7 +203,7 @@ def test_a_message_queued_unchecked_by_an_older_server_is_checked_and_sent(
     settings: Settings, fake: FakeTwilio
 ) -> None:
     async def queue_the_old_way() -> None:
-        database = await Database.open(settings.db_path)
+        database = await open_database(settings.database())
         try:
             session = Session(call_sid(50), "ticket", "v0", {}, {}, "en-US", None, step=1)
             message = OutboundMessage(

@@ -6,6 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from ivr_engine.messaging.window import WINDOW_SECONDS, WindowStore
 from ivr_engine.store.database import Database
 from ivr_engine.web import Settings
@@ -21,6 +23,8 @@ from tests.messaging.conftest import (
 )
 from tests.messaging.fake_twilio import FakeTwilio
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 TEMPLATE = "HX0123456789abcdef0123456789abcdef"
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from ivr_engine.emulator.twiml import Say
 from ivr_engine.loader import FlowLoader
 from ivr_engine.model import Flow
 from ivr_engine.project import project_registry
 from ivr_engine.studio import import_studio
 from ivr_engine.studio.importer import ImportResult
 from ivr_engine.tooling.script import Action, Call
-from ivr_engine.emulator.twiml import Say
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]

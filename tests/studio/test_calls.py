@@ -7,8 +7,8 @@ conditions ignore case and surrounding spaces; a gather that hears nothing follo
 
 from __future__ import annotations
 
-from ivr_engine.tooling.script import DialResult, Press, Recording, Silence, Speak
 from ivr_engine.emulator.twiml import Dial, Play
+from ivr_engine.tooling.script import DialResult, Press, Recording, Silence, Speak
 
 from .conftest import hear
 

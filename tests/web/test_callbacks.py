@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+
+import pytest
 
 from ivr_engine.web import Settings
-from tests.conftest import Twilio
+from tests.conftest import Twilio, query, values
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 REC_SID = "RE" + "3" * 32
 
 
 def stored(settings: Settings, call_sid: str) -> dict:  # type: ignore[type-arg]
-    with sqlite3.connect(settings.db_path) as db:
-        (data,) = db.execute("SELECT data FROM sessions WHERE call_sid = ?", (call_sid,)).fetchone()
-    return json.loads(data)  # type: ignore[no-any-return]
+    [row] = query(settings, "SELECT data FROM sessions WHERE call_sid = ?", (call_sid,))
+    return json.loads(row["data"])  # type: ignore[no-any-return]
 
 
 def leave_voicemail(twilio: Twilio) -> Call:
@@ -100,5 +102,4 @@ def test_callbacks_for_unknown_calls_are_acknowledged_and_change_nothing(
         ).status_code
         == 204
     )
-    with sqlite3.connect(settings.db_path) as db:
-        assert db.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+    assert values(settings, "SELECT count(*) FROM sessions") == [(0,)]

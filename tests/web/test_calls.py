@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from ivr_engine.web import Settings, create_app
-from tests.conftest import Twilio
+from tests.conftest import Twilio, values
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def session_row(settings: Settings, call_sid: str) -> tuple[int, int] | None:
-    with sqlite3.connect(settings.db_path) as db:
-        return db.execute(
-            "SELECT step, ended FROM sessions WHERE call_sid = ?", (call_sid,)
-        ).fetchone()
+    found = values(settings, "SELECT step, ended FROM sessions WHERE call_sid = ?", (call_sid,))
+    return found[0] if found else None  # type: ignore[return-value]
 
 
 def test_incoming_call_greets_and_asks_inside_a_gather_with_a_redirect_after_it(

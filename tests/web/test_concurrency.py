@@ -17,6 +17,8 @@ from tests.conftest import Twilio
 from tests.fakeapi import FakeApi
 from tests.web.calls import Call
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 SLOW = """\
 start: lookup
 vars: {{api: "{api}"}}

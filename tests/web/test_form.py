@@ -7,6 +7,8 @@ import pytest
 
 from ivr_engine.web.twilio_auth import parse_form
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 BODIES = [
     urlencode(
         {"CallSid": "CA" + "1" * 32, "From": "+15551234567", "SpeechResult": "one two & three = 4%"}

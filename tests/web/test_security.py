@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from ivr_engine.web import Settings, create_app
-from tests.conftest import AUTH_TOKEN, Twilio
+from tests.conftest import AUTH_TOKEN, Twilio, values
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 SID = "CA" + "4" * 32
 ROUTES = [
@@ -25,8 +26,7 @@ ROUTES = [
 
 
 def rows(settings: Settings) -> list[tuple[str, int, str]]:
-    with sqlite3.connect(settings.db_path) as db:
-        return db.execute("SELECT call_sid, step, data FROM sessions ORDER BY call_sid").fetchall()
+    return values(settings, "SELECT call_sid, step, data FROM sessions ORDER BY call_sid")  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("path", ROUTES)

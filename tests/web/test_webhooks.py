@@ -8,6 +8,8 @@ from ivr_engine.web.voice_webhooks import voice_webhooks
 from ivr_engine.web.webhooks import Webhook
 from tests.conftest import Twilio
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 SID = "CA" + "6" * 32
 
 

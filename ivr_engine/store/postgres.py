@@ -1,0 +1,224 @@
+"""The PostgreSQL backend: the same small interface as `Database`, for several processes.
+
+Statements are the portable ones every store module writes (see `dialect`), run through an
+asyncpg pool (one per process). What one process kept in memory is in the database here:
+`call_lock()` opens a transaction on one pooled connection and takes a transaction-scoped
+advisory lock on the CallSid, so a call's webhooks are serialised whichever process gets them;
+the reads and writes made under it run in that transaction and commit when the lock is let
+go, before the answer is sent. Every operation is bounded (`timeout`): with the database
+down, a webhook fails fast (the caller hears the apology) and the pool reconnects by itself
+when it is back. `healthy` follows a ping every second, for `/healthz`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import asyncpg
+
+from .database import DatabaseUnavailable, Write
+from .dialect import to_postgres
+from .migrations import upgrade_postgres
+from .target import DatabaseTarget
+
+log = logging.getLogger("ivr_engine.store")
+
+TIMEOUT = 1.5  # seconds for one statement, a connection or a commit: answers stay within 2 s
+LOCK_TIMEOUT = 12.0  # seconds a webhook waits for another process's step on the same call
+PING_INTERVAL = 1.0
+
+# The connection (in a transaction) of the call lock the current request holds, if any, and
+# what to run once that transaction has committed.
+_held: contextvars.ContextVar[Any] = contextvars.ContextVar("ivr_pg_call_lock", default=None)
+_after: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "ivr_pg_after_commit", default=None
+)
+
+_UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+
+class PostgresDatabase:
+    shared = True  # several processes: no call state may live in one process's memory
+
+    def __init__(
+        self, pool: asyncpg.Pool, target: DatabaseTarget, *, timeout: float = TIMEOUT
+    ) -> None:
+        self.pool = pool
+        self.target = target
+        self.path = target.display  # for log lines, as `Database.path`
+        self.timeout = timeout
+        self._up = True
+        self._closed = False
+        self._pinger: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(
+        cls, target: DatabaseTarget, *, timeout: float = TIMEOUT, max_size: int = 10
+    ) -> PostgresDatabase:
+        """Connect, apply pending migrations under their lock, and start the health ping."""
+        try:
+            pool = await asyncpg.create_pool(
+                target.location,
+                min_size=1,
+                max_size=max_size,
+                timeout=timeout,  # connecting
+                command_timeout=timeout,
+                max_inactive_connection_lifetime=60,
+            )
+        except Exception as exc:
+            raise DatabaseUnavailable(
+                f"cannot connect to PostgreSQL at {target.display}: "
+                f"{target.scrub(str(exc)) or type(exc).__name__}"
+            ) from None
+        try:
+            async with pool.acquire() as connection:
+                applied = await upgrade_postgres(connection, target.display)
+        except BaseException:
+            await pool.close()
+            raise
+        for migration in applied:
+            log.info(
+                "database %s: applied migration %d (%s)",
+                target.display,
+                migration.version,
+                migration.name,
+            )
+        database = cls(pool, target, timeout=timeout)
+        database._pinger = asyncio.create_task(database._ping(), name="ivr-db-ping")
+        return database
+
+    @property
+    def healthy(self) -> bool:
+        return self._up and not self._closed
+
+    def _failed(self, exc: BaseException) -> DatabaseUnavailable:
+        self._up = False
+        return DatabaseUnavailable(
+            f"PostgreSQL at {self.target.display} is unavailable: "
+            f"{self.target.scrub(str(exc)) or type(exc).__name__}"
+        )
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        held = _held.get()
+        try:
+            if held is not None:
+                return await held.fetchrow(to_postgres(sql), *params, timeout=self.timeout)
+            async with asyncio.timeout(self.timeout):
+                return await self.pool.fetchrow(to_postgres(sql), *params)
+        except _UNAVAILABLE as exc:
+            raise self._failed(exc) from None
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        held = _held.get()
+        try:
+            if held is not None:
+                return list(await held.fetch(to_postgres(sql), *params, timeout=self.timeout))
+            async with asyncio.timeout(self.timeout):
+                return list(await self.pool.fetch(to_postgres(sql), *params))
+        except _UNAVAILABLE as exc:
+            raise self._failed(exc) from None
+
+    async def write(self, *writes: Write, independent: bool = False) -> None:
+        """Apply `writes` in one transaction; inside `call_lock()`, in the call's transaction
+        (committed when the lock is let go)."""
+        if self._closed:
+            raise RuntimeError("database is closed")
+        held = _held.get()
+        try:
+            if held is not None:
+                for write in writes:
+                    await held.execute(to_postgres(write.sql), *write.params, timeout=self.timeout)
+                return
+            async with (
+                asyncio.timeout(self.timeout),
+                self.pool.acquire() as connection,
+                connection.transaction(),
+            ):
+                for write in writes:
+                    await connection.execute(to_postgres(write.sql), *write.params)
+        except _UNAVAILABLE as exc:
+            raise self._failed(exc) from None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the current call lock's transaction commits (now, if none)."""
+        pending = _after.get()
+        if pending is None:
+            callback()
+        else:
+            pending.append(callback)
+
+    @contextlib.asynccontextmanager
+    async def call_lock(self, call_sid: str) -> AsyncIterator[None]:
+        """Hold the call, across every process, in a transaction the body's statements join."""
+        if _held.get() is not None:  # already inside this call's lock
+            yield
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                connection = await self.pool.acquire()
+        except _UNAVAILABLE as exc:
+            raise self._failed(exc) from None
+        token = _held.set(connection)
+        callbacks: list[Callable[[], None]] = []
+        after_token = _after.set(callbacks)
+        transaction = connection.transaction()
+        try:
+            try:
+                await transaction.start()
+                await connection.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                    call_sid,
+                    timeout=LOCK_TIMEOUT,
+                )
+            except _UNAVAILABLE as exc:
+                raise self._failed(exc) from None
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await transaction.rollback()
+                raise
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await transaction.commit()
+            except _UNAVAILABLE as exc:
+                raise self._failed(exc) from None
+            for callback in callbacks:
+                callback()
+        finally:
+            _held.reset(token)
+            _after.reset(after_token)
+            with contextlib.suppress(Exception):
+                await self.pool.release(connection, timeout=self.timeout)
+
+    async def _ping(self) -> None:
+        while not self._closed:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await self.pool.fetchval("SELECT 1")
+            except Exception as exc:
+                if self._up:
+                    log.error(
+                        "database %s is unreachable: %s", self.path, self.target.scrub(str(exc))
+                    )
+                self._up = False
+            else:
+                if not self._up:
+                    log.warning("database %s is reachable again", self.path)
+                self._up = True
+            await asyncio.sleep(PING_INTERVAL)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._pinger is not None:
+            self._pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pinger
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(10):
+                await self.pool.close()

@@ -1,0 +1,190 @@
+"""Both store backends: choosing one, migrations, passwords kept out of messages, outages."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+from starlette.testclient import TestClient
+
+from ivr_engine.calls import apology_twiml
+from ivr_engine.store.database import DatabaseUnavailable, Write
+from ivr_engine.store.dialect import to_postgres
+from ivr_engine.store.migrations import LATEST, SchemaTooNew
+from ivr_engine.store.target import BadDatabaseUrl, open_database, parse_target, redact
+from ivr_engine.web import Settings, create_app
+from tests.conftest import Twilio, subprocess_env
+from tests.postgres import PASSWORD, PostgresServer
+from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
+
+def test_a_url_picks_the_backend_and_a_bare_path_is_a_sqlite_file() -> None:
+    assert parse_target("postgresql://u:p@h:5432/d").kind == "postgresql"
+    assert parse_target("postgres://u@h/d").kind == "postgresql"
+    assert (
+        parse_target("sqlite:///data/ivr.sqlite3").kind,
+        parse_target("sqlite:///data/ivr.sqlite3").location,
+    ) == ("sqlite", "data/ivr.sqlite3")
+    assert parse_target("sqlite:////var/ivr.sqlite3").location == "/var/ivr.sqlite3"
+    assert parse_target("ivr.sqlite3").location == "ivr.sqlite3"
+    with pytest.raises(BadDatabaseUrl, match=r"^the database URL scheme 'mysql' is not supported"):
+        parse_target("mysql://u:p@h/d")
+
+
+def test_a_password_is_shown_as_stars_wherever_the_target_is_printed() -> None:
+    target = parse_target("postgresql://ivr:hunter2@db.example.com:5432/ivr")
+    assert target.display == "postgresql://ivr:***@db.example.com:5432/ivr"
+    assert "hunter2" not in repr(target) and "hunter2" not in str(target)
+    assert redact("postgresql://ivr@db/ivr") == "postgresql://ivr@db/ivr"
+    assert "hunter2" not in repr(Settings(database_url="postgresql://ivr:hunter2@db/ivr"))
+    with pytest.raises(BadDatabaseUrl) as refused:
+        parse_target("postgresql://ivr:hunter2@db:notaport/ivr")
+    assert "hunter2" not in str(refused.value)
+
+
+def test_a_wrong_password_is_refused_without_showing_either_password(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.url(password="wrong-pass-123")
+    with pytest.raises(DatabaseUnavailable) as refused:
+        asyncio.run(open_database(parse_target(url)))
+    message = str(refused.value)
+    assert message.startswith(
+        f"cannot connect to PostgreSQL at postgresql://postgres:***@127.0.0.1:{postgres_server.port}/postgres: "
+    )
+    assert "wrong-pass-123" not in message and PASSWORD not in message
+
+
+def test_portable_statements_are_translated_for_postgresql() -> None:
+    assert to_postgres("SELECT a FROM t WHERE b = ? AND c = '?' AND d = ?") == (
+        "SELECT a FROM t WHERE b = $1 AND c = '?' AND d = $2"
+    )
+    assert to_postgres("UPDATE t SET a = ?2 WHERE id = ?1") == "UPDATE t SET a = $2 WHERE id = $1"
+    assert to_postgres(
+        "SET at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), x = max(t.x, excluded.x)"
+    ) == ("SET at = ivr_now_text(), x = greatest(t.x, excluded.x)")
+
+
+def _target(settings: Settings):  # type: ignore[no-untyped-def]
+    return settings.database()
+
+
+def test_migrations_are_recorded_and_opening_again_applies_nothing(settings: Settings) -> None:
+    async def body() -> list[tuple[int, str]]:
+        for _ in range(2):
+            database = await open_database(_target(settings))
+            rows = await database.fetchall("SELECT version, name FROM schema_migrations")
+            await database.close()
+        return [(row["version"], row["name"]) for row in rows]
+
+    assert asyncio.run(body()) == [(1, "calls, flow versions, outbox and consent")]
+
+
+@pytest.mark.backends("postgresql")  # SQLite: one process per file (tests/test_single_process.py)
+def test_processes_starting_together_apply_each_migration_once(settings: Settings) -> None:
+    async def body() -> int:
+        opened = await asyncio.gather(*(open_database(_target(settings)) for _ in range(3)))
+        (count,) = await opened[0].fetchone("SELECT count(*) FROM schema_migrations")
+        for database in opened:
+            await database.close()
+        return int(count)
+
+    assert asyncio.run(body()) == 1
+
+
+def test_a_database_newer_than_the_code_is_refused_and_left_alone(settings: Settings) -> None:
+    async def make_newer() -> None:
+        database = await open_database(_target(settings))
+        await database.write(
+            Write(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (LATEST + 1, "from the future", "2030-01-01T00:00:00.000Z"),
+            )
+        )
+        await database.close()
+
+    asyncio.run(make_newer())
+    display = _target(settings).display
+    with pytest.raises(SchemaTooNew) as refused:
+        asyncio.run(open_database(_target(settings)))
+    assert str(refused.value) == (
+        f"the database {display} is at schema version {LATEST + 1}, newer than this ivr-engine "
+        f"knows (up to {LATEST}): upgrade ivr-engine, or use another database"
+    )
+    status = subprocess.run(
+        [sys.executable, "-m", "ivr_engine", "db", "status", "--db", settings.db_path]
+        + (["--database", settings.database_url] if settings.database_url else []),
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 1
+    assert status.stdout.startswith(f"{display}: schema version {LATEST + 1} (this code: {LATEST})")
+    assert status.stderr == f"ivr db: {refused.value}\n"
+    assert PASSWORD not in status.stdout + status.stderr
+
+
+def test_ivr_db_upgrade_creates_the_schema_and_status_then_says_up_to_date(
+    settings: Settings,
+) -> None:
+    def ivr_db(action: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ivr_engine", "db", action, "--db", settings.db_path]
+            + (["--database", settings.database_url] if settings.database_url else []),
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    display = _target(settings).display
+    upgraded = ivr_db("upgrade")
+    assert (upgraded.returncode, upgraded.stdout) == (
+        0,
+        f"{display}: applied 1 calls, flow versions, outbox and consent\n"
+        f"{display}: schema version 1, up to date\n",
+    )
+    assert ivr_db("status").stdout == f"{display}: schema version 1 (this code: 1)\n"
+
+
+# ---- PostgreSQL down, then back -----------------------------------------------------------
+
+
+@pytest.mark.backends("postgresql")  # SQLite's failing writer: tests/web/test_database_failure.py
+def test_while_postgresql_is_down_calls_hear_the_apology_within_2_s_and_recover_after(
+    settings: Settings,
+) -> None:
+    own = PostgresServer().start()  # a server of its own, to stop and start again
+    try:
+        settings = replace(settings, database_url=own.new_database())
+        with TestClient(create_app(settings)) as client:
+            twilio = Twilio(client)
+            call = Call(twilio, "acme")
+            call.start()
+            own.pause()
+            try:
+                for sid in ("CA" + "0" * 31 + "5", "CA" + "0" * 31 + "6"):
+                    started = time.monotonic()
+                    answer = Call(twilio, "acme", sid=sid).start()
+                    assert time.monotonic() - started < 2.0
+                    assert answer.xml == apology_twiml()
+                deadline = time.monotonic() + 5
+                while client.get("/healthz").status_code != 503:
+                    assert time.monotonic() < deadline, "/healthz never said 503"
+                    time.sleep(0.1)
+            finally:
+                own.resume()
+            deadline = time.monotonic() + 15
+            while client.get("/healthz").status_code != 200:
+                assert time.monotonic() < deadline, "/healthz never recovered"
+                time.sleep(0.1)
+            assert call.press("1").verbs() == ["Dial"]  # the call carries on where it was
+    finally:
+        own.stop()
