@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace, path: Path) -> int:
-    database = await Database.open(path)
+    database = await Database.open(path, reader=True)  # beside the running server
     try:
         if args.action == "show":
             found = await timeline(database, args.call_sid)

@@ -155,16 +155,18 @@ class Database:
         *,
         write_timeout: float = WRITE_TIMEOUT,
         synchronous: str = DEFAULT_SYNCHRONOUS,
+        reader: bool = False,
     ) -> Database:
         """Open (creating if needed) the SQLite file; `synchronous`: see `SYNCHRONOUS`.
 
         The file is locked for this process until `close()` (see `filelock`): another process
-        opening it gets `filelock.DatabaseInUse`.
+        opening it gets `filelock.DatabaseInUse`. A `reader` (a command such as `ivr calls`
+        that looks while the server runs; WAL lets it) takes no lock and must not write.
         """
         lock = None
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            lock = filelock.acquire(path)
+            lock = None if reader else filelock.acquire(path)
         connection = None
         try:
             connection = await _connect(str(path), synchronous)

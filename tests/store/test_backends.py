@@ -83,7 +83,10 @@ def test_migrations_are_recorded_and_opening_again_applies_nothing(settings: Set
             await database.close()
         return [(row["version"], row["name"]) for row in rows]
 
-    assert asyncio.run(body()) == [(1, "calls, flow versions, outbox and consent")]
+    assert asyncio.run(body()) == [
+        (1, "calls, flow versions, outbox and consent"),
+        (2, "call history: the execution log"),
+    ]
 
 
 @pytest.mark.backends("postgresql")  # SQLite: one process per file (tests/test_single_process.py)
