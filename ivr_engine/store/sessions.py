@@ -46,7 +46,8 @@ SELECT ?1, ?2, ?3 WHERE NOT EXISTS (
         data = ?3 OR (
             json_extract(?3, '$.SequenceNumber') IS NOT NULL
             AND json_extract(data, '$.SequenceNumber') = json_extract(?3, '$.SequenceNumber')
-            AND json_extract(data, '$.CallStatus') IS json_extract(?3, '$.CallStatus'))))
+            AND COALESCE(json_extract(data, '$.CallStatus'), '')
+                = COALESCE(json_extract(?3, '$.CallStatus'), ''))))
 """
 
 CACHE_SIZE = 10_000

@@ -230,7 +230,7 @@ def in_history(server: Server, read: Callable[[Database], Awaitable[T]]) -> T:
     """Read the server's database through the store's history functions (as `ivr calls` does)."""
 
     async def run() -> T:
-        database = await Database.open(server.db_path)
+        database = await Database.open(server.db_path, reader=True)
         try:
             return await read(database)
         finally:

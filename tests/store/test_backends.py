@@ -98,7 +98,7 @@ def test_processes_starting_together_apply_each_migration_once(settings: Setting
             await database.close()
         return int(count)
 
-    assert asyncio.run(body()) == 1
+    assert asyncio.run(body()) == 2  # each of the two migrations once
 
 
 def test_a_database_newer_than_the_code_is_refused_and_left_alone(settings: Settings) -> None:
@@ -152,9 +152,10 @@ def test_ivr_db_upgrade_creates_the_schema_and_status_then_says_up_to_date(
     assert (upgraded.returncode, upgraded.stdout) == (
         0,
         f"{display}: applied 1 calls, flow versions, outbox and consent\n"
-        f"{display}: schema version 1, up to date\n",
+        f"{display}: applied 2 call history: the execution log\n"
+        f"{display}: schema version 2, up to date\n",
     )
-    assert ivr_db("status").stdout == f"{display}: schema version 1 (this code: 1)\n"
+    assert ivr_db("status").stdout == f"{display}: schema version 2 (this code: 2)\n"
 
 
 # ---- PostgreSQL down, then back -----------------------------------------------------------
