@@ -22,12 +22,12 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    loader = FlowLoader(project_registry())  # first: a broken plugin stops every command
     missing = [path for path in args.paths if not Path(path).exists()]
     if missing:  # an error of its own: nothing was checked
         for path in missing:
             print(f"error: {path}: no such file or folder", file=sys.stderr)
         return 2
-    loader = FlowLoader(project_registry())
     folders: dict[Path, FolderFlows] = {}  # one per folder: each subflow is read once
     files = list(iter_flow_files(args.paths))
     errors = warnings = 0
