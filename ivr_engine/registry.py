@@ -21,6 +21,7 @@ import jsonschema
 from .errors import PluginError
 from .node import Node
 from .schema import compose
+from .schema_cache import MetaschemaCache
 
 ENTRY_POINT_GROUP = "ivr_engine.nodes"
 BUILTIN_SOURCE = "ivr-engine (built-in)"
@@ -40,8 +41,9 @@ class NodeType:
 class Registry:
     """Node types by name, and the flow schema composed from them."""
 
-    def __init__(self) -> None:
+    def __init__(self, metaschema: MetaschemaCache | None = None) -> None:
         self._types: dict[str, NodeType] = {}
+        self.metaschema = metaschema or MetaschemaCache()
 
     def register(self, cls: Any, source: str) -> None:
         if not (isinstance(cls, type) and issubclass(cls, Node)):
@@ -54,12 +56,14 @@ class Registry:
         if name in self._types:
             taken = self._types[name].source
             raise PluginError(f'{source}: node type "{name}" is already provided by {taken}')
-        try:
-            jsonschema.Draft202012Validator.check_schema(cls.schema)
-        except jsonschema.SchemaError as exc:
-            raise PluginError(
-                f'{source}: node type "{name}" has an invalid schema: {exc.message}'
-            ) from None
+        if not self.metaschema.passed(cls.schema):
+            try:
+                jsonschema.Draft202012Validator.check_schema(cls.schema)
+            except jsonschema.SchemaError as exc:
+                raise PluginError(
+                    f'{source}: node type "{name}" has an invalid schema: {exc.message}'
+                ) from None
+            self.metaschema.remember(cls.schema)
         if cls.schema.get("type", "object") != "object":
             raise PluginError(f'{source}: node type "{name}" schema must describe an object')
         self._types[name] = NodeType(cls, source)

@@ -35,7 +35,7 @@ IMAGES = ("svg", "png")  # drawn by Graphviz from the DOT text
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "graph",
-        help="draw a flow (Mermaid, DOT or SVG)",
+        help="draw a flow (Mermaid, DOT, SVG or PNG)",
         description="Draw a flow: nodes with their type and first words, transitions with "
         "their key, outcome or condition; the start, terminal, unreachable and on_error "
         "nodes are marked.",

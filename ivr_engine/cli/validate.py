@@ -31,7 +31,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loader = FlowLoader(project_registry())  # a broken plugin is the first thing to say
+    loader = FlowLoader(project_registry())  # first: a broken plugin stops every command
     missing = [path for path in args.paths if not Path(path).exists()]
     if missing:  # an error of its own: nothing was checked
         for path in missing:

@@ -13,10 +13,9 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx2
 import jinja2
 
 from ..errors import StepError
@@ -24,6 +23,9 @@ from ..node import FieldIssue, Goto, Node, Outcome, Target
 from ..runtime.context import StepContext
 from ..schema import builtin_node_schema
 from .common import continue_or_hang_up
+
+if TYPE_CHECKING:  # httpx2 is imported when a request is sent: `ivr validate` never pays for it
+    import httpx2
 
 log = logging.getLogger("ivr_engine.nodes.http")
 
@@ -89,6 +91,8 @@ class HttpNode(Node):
     async def _send(
         self, ctx: StepContext, client: httpx2.AsyncClient, method: str, url: str
     ) -> dict[str, Any]:
+        import httpx2
+
         timeout = float(self.field("timeout", DEFAULT_TIMEOUT))
         request: dict[str, Any] = {
             "headers": self._headers(ctx),
