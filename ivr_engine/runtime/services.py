@@ -39,12 +39,18 @@ class Services:
     - `env`: environment variables templates may read as `{{ env.NAME }}` in secret fields.
     - `flows`: where subflows are found; without it a subflow fails the step.
     - `node_timeout`: how long async node code may take before the step fails with an apology.
+    - `verify`: the Twilio Verify client of the `verify` node (`ivr_engine.verify.VerifyClient`);
+      without it a verify node fails the step.
+    - `callbacks`: where an `enqueue` node records a caller's request to be called back
+      (`ivr_engine.callbacks`); without it the request fails the step.
     """
 
     http: Any = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     flows: FlowResolver | None = None
     node_timeout: float = NODE_TIMEOUT
+    verify: Any = None
+    callbacks: Any = None
 
 
 def flow_environment(environ: Mapping[str, str]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from ..callbacks import CallbackStore
 from ..calls import CallService
 from ..flows import FlowRepository
 from ..http_client import shared_http_client
@@ -36,6 +37,7 @@ from ..registry import Registry
 from ..runtime.services import Services, flow_environment
 from ..store.database import Database
 from ..store.sessions import SessionStore
+from ..verify import VerifyClient
 from .messaging_webhooks import messaging_webhooks
 from .settings import Settings
 from .voice_webhooks import routes, voice_webhooks
@@ -66,7 +68,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.flows = flows
         app.state.database = database
         http = shared_http_client()
-        services = Services(http=http, env=flow_environment(os.environ), flows=flows)
+        verify = _verify_client(settings)
+        services = Services(
+            http=http,
+            env=flow_environment(os.environ),
+            flows=flows,
+            verify=verify,
+            callbacks=await CallbackStore.open(database),
+        )
         app.state.calls = CallService(
             flows,
             SessionStore(database, outbox),
@@ -90,6 +99,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             if sender is not None:
                 await sender.close()
             await http.aclose()
+            if verify is not None:
+                await verify.close()
             await database.close()
 
     return Starlette(
@@ -101,6 +112,17 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         ],
         lifespan=lifespan,
     )
+
+
+def _verify_client(settings: Settings) -> VerifyClient | None:
+    """The Verify client of verify nodes, when a service and credentials are set."""
+    messaging = settings.messaging
+    client = VerifyClient.from_env(
+        os.environ, messaging.account_sid, settings.auth_token, messaging.api_url
+    )
+    if client is None and os.environ.get("IVR_VERIFY_SERVICE_SID"):
+        log.warning("IVR_VERIFY_SERVICE_SID is set but TWILIO_ACCOUNT_SID or the token is not")
+    return client
 
 
 async def _start_worker(
