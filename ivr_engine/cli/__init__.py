@@ -8,7 +8,19 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import DefinitionError
-from . import call, graph, messages, new, plugins, schema_cmd, serve, simulate, test_cmd, validate
+from . import (
+    call,
+    callbacks,
+    graph,
+    messages,
+    new,
+    plugins,
+    schema_cmd,
+    serve,
+    simulate,
+    test_cmd,
+    validate,
+)
 
 COMMANDS: list[ModuleType] = [
     validate,
@@ -17,6 +29,7 @@ COMMANDS: list[ModuleType] = [
     call,
     plugins,
     messages,
+    callbacks,
     new,
     simulate,
     test_cmd,
