@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..callbacks import MemoryCallbacks
 from ..errors import StepError
 from ..links import FolderFlows
 from ..loader import FlowLoader
@@ -38,8 +39,11 @@ from ..runtime import (
 )
 from ..runtime.effects import OutboundMessage
 from ..runtime.services import Services
+from . import holding
+from .holding import HoldAction, SimulatedVerify
 from .twiml import Dial, Listen, Record, Reply, Verb, Waiting, listens_for, read_twiml
 from .twiml import split as split_reply
+from .waits import Queue, Relay
 
 DEFAULT_CALLER = "+15550001234"
 DEFAULT_CALLED = "+15550009999"
@@ -82,7 +86,7 @@ class HangUp:
     pass
 
 
-Action = Press | Speak | Silence | DialResult | Recording | HangUp
+Action = Press | Speak | Silence | DialResult | Recording | HangUp | HoldAction
 
 
 class ActionError(ValueError):
@@ -97,6 +101,8 @@ def expected_answers(waits_on: Waiting | None) -> str:
         return "a recording (seconds of speech), or silence"
     if isinstance(waits_on, Dial):
         return "a dial result: " + ", ".join(DIAL_OUTCOMES)
+    if isinstance(waits_on, Queue | Relay):
+        return holding.expected_answers(waits_on)
     return "nothing: the call has ended"
 
 
@@ -203,6 +209,7 @@ class Call:
         self._reply: Reply | None = None
         self._serial = 0
         self._after_call_done = False
+        self.holding: dict[str, Any] = {}  # the simulated queue's clock (see `holding`)
 
     # ---- state ----------------------------------------------------------------------
 
@@ -251,6 +258,8 @@ class Call:
             return turn
         reply = self._reply
         waits_on = reply.waits_on
+        if isinstance(waits_on, Queue | Relay):
+            return await holding.act(self, action, waits_on)
         event = self._event_for(action, waits_on)
         if event is None:  # the verb ended without its action: Twilio runs what follows
             return await self._follow(action, reply.then)
@@ -458,7 +467,12 @@ def _folder_flows(folder: str) -> FolderFlows:
 def local_services(flow: Flow) -> Services:
     """Services for a call run on this machine: subflows come from the flow's own folder.
 
-    There is no shared HTTP client here: an `http` node fails the step like any error (the
+    Verify is simulated (`holding.SimulatedVerify`: the right code is 123456 for six digits)
+    and call-back requests are kept in memory. There is no shared HTTP client here: an `http` node fails the step like any error (the
     caller hears the apology and the flow's on_error path), which flow tests can pin.
     """
-    return Services(flows=_folder_flows(str(Path(flow.file).resolve().parent)))
+    return Services(
+        flows=_folder_flows(str(Path(flow.file).resolve().parent)),
+        verify=SimulatedVerify(),
+        callbacks=MemoryCallbacks(),
+    )

@@ -12,6 +12,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from . import waits
+from .waits import Leave, Queue, Relay
+
 # Twilio's defaults for attributes the runtime may leave out (see twilio-reference.md).
 GATHER_FINISH_KEY = "#"
 GATHER_TIMEOUT = 5
@@ -104,8 +107,10 @@ class Other:
     text: str = ""
 
 
-Verb = Say | Play | Pause | Listen | Record | Dial | Hangup | Redirect | Other
-Waiting = Listen | Record | Dial
+Verb = (
+    Say | Play | Pause | Listen | Record | Dial | Hangup | Redirect | Other | Queue | Relay | Leave
+)
+Waiting = Listen | Record | Dial | Queue | Relay
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,7 @@ def read_twiml(twiml: str) -> list[Verb]:
 def split(verbs: list[Verb]) -> Reply:
     """Cut a response at the first verb that waits, hangs up or redirects."""
     for i, verb in enumerate(verbs):
-        if isinstance(verb, Listen | Record | Dial):
+        if isinstance(verb, Listen | Record | Dial | Queue | Relay):
             return Reply(tuple(verbs[:i]), verb, tuple(verbs[i + 1 :]))
         if isinstance(verb, Hangup):
             return Reply(tuple(verbs[:i]), None, hangs_up=True)
@@ -201,7 +206,7 @@ def _verb(element: ET.Element, *, interruptible: bool = False) -> Verb:
         return Hangup()
     if tag == "Redirect":
         return Redirect(text)
-    return Other(tag, text)
+    return waits.read(element) or Other(tag, text)
 
 
 def describe(verb: Verb) -> str:
@@ -223,6 +228,8 @@ def describe(verb: Verb) -> str:
         return "hang up"
     if isinstance(verb, Redirect):
         return f"redirect to {verb.url}"
+    if isinstance(verb, Queue | Relay | Leave):
+        return waits.describe(verb)
     return f"<{verb.verb}> {verb.text}".rstrip()
 
 
