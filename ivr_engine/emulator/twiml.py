@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from . import holding
 from .caller import Caller, DialSpec, GatherSpec, Input, Keys, Speech
 from .errors import EmulatorError
 
@@ -93,13 +94,16 @@ class TwimlPlayer:
         self.call_params = call_params
         self.hear = hear
         self.seconds = 0.0
+        self.queue: holding.QueueLeg | None = None  # set while the caller waits in a queue
 
     async def play(self, url: str, root: ET.Element) -> Turn:
         turn = Turn()
         for verb in root:
             if await self._verb(verb, url, turn):
                 return turn
-        if not turn.ended:
+        if not turn.ended and self.queue is not None:  # Twilio requests the waitUrl again
+            await holding.wait_document_ended(self, turn)
+        elif not turn.ended:
             self.hear("[end of instructions: the call ends]")
             turn.ended = "end of instructions"
         return turn
@@ -107,6 +111,10 @@ class TwimlPlayer:
     async def _verb(self, verb: ET.Element, url: str, turn: Turn) -> bool:
         """Run one verb; True when the document stops here (a request to make or the end)."""
         tag = verb.tag
+        if tag in holding.TAGS or tag == "Leave" or (tag == "Play" and self.queue is not None):
+            handled = await holding.verb(self, verb, url, turn)
+            if handled is not None:
+                return handled
         if tag in ("Say", "Play", "Pause"):
             self._prompt(verb)
             return False
