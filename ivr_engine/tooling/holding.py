@@ -218,12 +218,14 @@ def parse_answer(text: str, waits_on: Queue | Relay) -> Action:
         return Hold(int(words[1]))
     if words[0] in QUEUE_RESULTS and words[0] != "hangup":
         return QueueEnd(words[0])
+    if words[0] == "queue" and len(words) == 2 and words[1] in QUEUE_RESULTS:
+        return QueueEnd(words[1])  # "queue hangup": the caller hangs up while waiting
     if waits_on.offer and text.strip().isdigit():
         return Press(text.strip())
     raise ActionError(
         'type "hold SECONDS" to wait on hold, an empty line for 30 seconds more, how the wait '
-        f"ends ({', '.join(r for r in QUEUE_RESULTS if r != 'hangup')}), a key when offered "
-        "a call back, or hangup"
+        f"ends ({', '.join(r for r in QUEUE_RESULTS if r != 'hangup')}, or queue hangup), a "
+        "key when offered a call back, or hangup"
     )
 
 
