@@ -26,10 +26,13 @@ from .history.log import Secrets, entry
 from .model import Flow
 from .nodes.record import recording_value
 from .runtime import (
+    ASIDE_KINDS,
+    ON_BEHALF,
     Event,
     EventKind,
     Session,
     StepResult,
+    aside,
     recover,
     replay,
     run_after_call,
@@ -51,6 +54,16 @@ ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "cancele
 # 20 s covers both with room, and delays a follow-up text by at most that when neither comes
 # (nothing was recorded).
 RECORDING_GRACE = 20.0
+
+
+def _leave_twiml() -> str:
+    response = VoiceResponse()
+    response.leave()
+    return str(response)
+
+
+LEAVE_TWIML = _leave_twiml()  # a queued caller leaves the queue: Twilio goes on with the action
+EMPTY_TWIML = str(VoiceResponse())
 
 
 def apology_twiml(language: str = "en-US") -> str:
@@ -108,11 +121,13 @@ class CallService:
     async def action(
         self, flow_id: str, step_number: int, kind: EventKind, params: Mapping[str, str]
     ) -> str:
-        call_sid = params["CallSid"]
+        call_sid = params.get(ON_BEHALF[kind], "") if kind in ON_BEHALF else params["CallSid"]
         about_call(call_sid, flow_id)
         began = time.perf_counter()
         async with self.sessions.locked(call_sid):
             session = await self.sessions.load(call_sid)
+            if session is None and kind in ASIDE_KINDS:
+                return LEAVE_TWIML if kind is not EventKind.BRIDGE else EMPTY_TWIML
             if session is None:
                 flow = self.flows.current(flow_id)
                 if flow is None:
@@ -129,6 +144,8 @@ class CallService:
                 return await self._commit(result, flow, None, event, options["now"], began)
             if session.pending_recording and kind in (EventKind.RECORD, EventKind.NO_RECORDING):
                 return await self.late_recording(session, kind, params)
+            if kind in ASIDE_KINDS:
+                return await self._aside(session, step_number, Event(kind, params))
             if step_number != session.step:
                 log.info(
                     "call %s: request for step %s while at step %s: replaying",
@@ -156,6 +173,22 @@ class CallService:
                     result, session=merged.evolve(recording_updates=_unmatched(merged))
                 )
             return await self._commit(result, flow, session, event, options["now"], began)
+
+    async def _aside(self, session: Session, step_number: int, event: Event) -> str:
+        """A request while the call waits (a queue's hold music): the call stays where it is.
+
+        A stale one (the call has moved on) or one for a flow version that is gone answers
+        `<Leave/>`, so Twilio goes on with the node's action, which is answered properly.
+        """
+        flow = await self.flows.version(session.flow_id, session.flow_version)
+        if flow is None or step_number != session.step:
+            return EMPTY_TWIML if event.kind is EventKind.BRIDGE else LEAVE_TWIML
+        result = await aside(flow, session, event, **self._options())
+        if result.error:
+            log.error("call %s: request while waiting failed: %s", session.call_sid, result.error)
+        if result.session.vars != session.vars:
+            await self.sessions.save(result.session, ())
+        return result.twiml
 
     def _options(self) -> dict[str, Any]:
         """What every run of the runtime gets from this service: the time, URLs and services."""

@@ -253,6 +253,15 @@ class Node:
         """The caller answered this (waiting) node: decide where the call goes next."""
         raise NotImplementedError(f"node type {self.type_name!r} does not wait for input")
 
+    def aside(self, ctx: StepContext, event: Event) -> Awaitable[None] | None:
+        """Answer a request that comes while the call waits here, without moving the call on.
+
+        Twilio asks a queue's `waitUrl` what a queued caller hears next, again and again; the
+        node adds verbs to `ctx.response` (and may update its variables), and the call stays
+        at this node and step. `ctx.action_url` then points at the step the call waits at.
+        """
+        raise NotImplementedError(f"node type {self.type_name!r} serves no requests while waiting")
+
     def returned(self, ctx: StepContext, result: SubflowResult) -> Outcome | Awaitable[Outcome]:
         """The subflow this node started with `RunSubflow` reached a `return` node: go on from here."""
         raise NotImplementedError(f"node type {self.type_name!r} does not run subflows")

@@ -127,8 +127,9 @@ class SchemaWording:
             message = f"{describe(key_path)}: {quote(bad)} is not a phone key: option keys are one of 0-9, * or #"
         elif path[-1:] == ("on",):
             outcomes = list(error.validator_value) if error.validator == "enum" else []
+            noun = own.get("x-noun", "dial outcome")  # the node type's word for its outcomes
             message = (
-                f"{where}: {quote(bad)} is not a dial outcome{suggest(bad, outcomes)}; "
+                f"{where}: {quote(bad)} is not a {noun}{suggest(bad, outcomes)}; "
                 f"use {choices(outcomes)}"
             )
         elif path[-1:] == ("schedule",):

@@ -31,8 +31,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_builtins_are_registered_through_the_same_path_with_their_source() -> None:
     registry = build_registry()
     assert registry.names() == [
-        "branch", "dial", "gather", "hangup", "hours", "http", "menu", "message",
-        "pause", "play", "record", "return", "say", "set", "subflow",
+        "agent", "branch", "dequeue", "dial", "enqueue", "gather", "hangup", "hours",
+        "http", "menu", "message", "pause", "play", "record", "return", "say", "set",
+        "subflow", "verify",
     ]  # fmt: skip
     assert {t.source for t in registry} == {BUILTIN_SOURCE}
 

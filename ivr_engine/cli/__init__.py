@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("simulate", "play a flow in the terminal, as its caller"),
     "test": ("test_cmd", "run flow tests (flows/tests/*.yaml, *.test.yaml)"),
     "graph": ("graph", "draw a flow (Mermaid, DOT, SVG or PNG)"),
+    "callbacks": ("callbacks", "list callers waiting for a call back (asked for in a queue)"),
     "calls": ("calls", "list recent and live calls, or show one call's path"),
     "db": ("db", "show or upgrade the database's schema version"),
     "import": ("import_cmd", "turn another product's flow into a YAML flow"),

@@ -32,6 +32,14 @@ from ..emulator import (
 )
 from ..emulator.call import DEFAULT_FROM, DEFAULT_TO, MAX_REQUESTS, STATUS_CALLBACK
 from ..emulator.caller import KEYS, parse_dial_outcomes, parse_keys
+from ..emulator.holding import (
+    AGENT_STATUSES,
+    AgentOutcome,
+    AgentSpec,
+    QueueSpec,
+    parse_agent_outcome,
+    parse_queue_events,
+)
 from ..emulator.http import wait_until_listening
 
 BASE_PARAMS = frozenset(
@@ -67,6 +75,28 @@ class _DialOutcomes(argparse.Action):
         namespace.dial = [*(namespace.dial or []), *outcomes]
 
 
+class _QueueEvents(argparse.Action):
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: Any, value: Any, option: Any = None
+    ) -> None:
+        try:
+            events = parse_queue_events(value)
+        except ValueError as exc:
+            parser.error(f"{option}: {exc}")
+        namespace.queue = [*(namespace.queue or []), *events]
+
+
+class _AgentOutcomes(argparse.Action):
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: Any, value: Any, option: Any = None
+    ) -> None:
+        try:
+            outcome = parse_agent_outcome(value)
+        except ValueError as exc:
+            parser.error(f"{option}: {exc}")
+        namespace.agent = [*(namespace.agent or []), outcome]
+
+
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "call",
@@ -100,6 +130,21 @@ def add_parser(sub: Any) -> None:
         help=f"how each dial ends, commas between: {', '.join(DIAL_OUTCOMES)} "
         "(default: asked, or completed with --press/--say)",
     )
+    parser.add_argument(
+        "--queue",
+        action=_QueueEvents,
+        metavar="EVENTS",
+        help="what happens to the caller in a queue, and after how many seconds on hold: "
+        "bridged@120 (an agent takes the call), hangup@30; commas between (default: asked, "
+        "or bridged at once with --press/--say)",
+    )
+    parser.add_argument(
+        "--agent",
+        action=_AgentOutcomes,
+        metavar="OUTCOME",
+        help='how a voice agent session ends: ended, ended:\'{"reason": "human"}\' (with '
+        "handoff data), failed or completed (repeatable; default: asked, or ended)",
+    )
     parser.add_argument("--from", dest="from_number", default=DEFAULT_FROM, help="caller's number")
     parser.add_argument("--to", dest="to_number", default=DEFAULT_TO, help="number called")
     parser.add_argument(
@@ -127,7 +172,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show every request and its answer time"
     )
-    parser.set_defaults(run=run, script=None, dial=None)
+    parser.set_defaults(run=run, script=None, dial=None, queue=None, agent=None)
 
 
 class TerminalCaller:
@@ -135,8 +180,16 @@ class TerminalCaller:
 
     interactive = True
 
-    def __init__(self, dial_outcomes: list[str]) -> None:
+    def __init__(
+        self,
+        dial_outcomes: list[str],
+        queue_events: list[tuple[str, int]] | None = None,
+        agent_outcomes: list[AgentOutcome] | None = None,
+    ) -> None:
         self.scripted_dials = ScriptedCaller(dial_outcomes=dial_outcomes)
+        self.scripted = ScriptedCaller(
+            queue_events=queue_events or (), agent_outcomes=agent_outcomes or ()
+        )
         self.echo = not sys.stdin.isatty()  # piped answers are not echoed by a terminal
 
     async def _ask(self, prompt: str) -> str:
@@ -175,6 +228,33 @@ class TerminalCaller:
                 return line
             print(f'"{line}" is not a dial outcome: type one of {choices}')
 
+    async def queue_event(self, queue: QueueSpec) -> str:
+        if self.scripted.queue_events:
+            return await self.scripted.queue_event(queue)
+        while True:
+            line = await self._ask(
+                f"[in queue {queue.name}, {queue.waited} s on hold] Enter: keep waiting; "
+                "bridged (an agent answers) or hangup > "
+            )
+            if not line:
+                return "wait"
+            if line in ("bridged", "hangup"):
+                return line
+            print(f'"{line}" is not a queue event: press Enter, or type bridged or hangup')
+
+    async def agent_session(self, agent: AgentSpec) -> AgentOutcome:
+        if self.scripted.agent_outcomes:
+            return await self.scripted.agent_session(agent)
+        while True:
+            line = await self._ask(
+                "[voice agent] how does the session end? ended[:HANDOFF JSON], failed or "
+                "completed (Enter: ended) > "
+            )
+            try:
+                return parse_agent_outcome(line or "ended")
+            except ValueError as exc:
+                print(f"{exc}; one of {', '.join(AGENT_STATUSES)}")
+
 
 def _show_exchange(exchange: Exchange) -> None:
     request = exchange.request
@@ -188,9 +268,14 @@ def _show_exchange(exchange: Exchange) -> None:
 
 async def _call(args: argparse.Namespace, token: str | None) -> int:
     if args.script is not None:
-        caller: Any = ScriptedCaller(args.script, args.dial or [])
+        caller: Any = ScriptedCaller(
+            args.script,
+            args.dial or [],
+            queue_events=args.queue or (),
+            agent_outcomes=args.agent or (),
+        )
     else:
-        caller = TerminalCaller(args.dial or [])
+        caller = TerminalCaller(args.dial or [], args.queue, args.agent)
     await wait_until_listening(
         args.url,
         args.wait,

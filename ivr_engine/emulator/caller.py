@@ -1,7 +1,8 @@
 """The emulated person on the phone: what they press or say, record, and how a dial ends.
 
 The TwiML interpreter asks a `Caller` whenever Twilio would wait for the person: at a
-`<Gather>`, a `<Record>` and a `<Dial>`. `ScriptedCaller` answers from lists given up front
+`<Gather>`, a `<Record>` and a `<Dial>`; in a queue, whether an agent takes the call yet; with
+a voice agent, how the session ends (the agent is played too). `ScriptedCaller` answers from lists given up front
 (the `ivr call --press/--say/--dial` options, tests, the benchmark); the terminal caller of
 `ivr call` asks a human instead.
 """
@@ -15,6 +16,7 @@ from typing import Protocol
 
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
 from ..nodes.prompting import KEYS
+from .holding import AgentOutcome, AgentSpec, QueueSpec
 
 DEFAULT_MESSAGE = "Hello, this is a test message left through ivr call."
 
@@ -79,6 +81,14 @@ class Caller(Protocol):
 
     async def dial_outcome(self, dial: DialSpec) -> str: ...
 
+    async def queue_event(self, queue: QueueSpec) -> str:
+        """After each hold document: "wait" on, "bridged" (an agent takes the call), "hangup"."""
+        ...
+
+    async def agent_session(self, agent: AgentSpec) -> AgentOutcome:
+        """How a voice agent session ends (the agent is the user's; here it is played)."""
+        ...
+
 
 class ScriptedCaller:
     """Answers from a script, then stays silent; a dial with no outcome left is answered.
@@ -97,9 +107,13 @@ class ScriptedCaller:
         *,
         default_dial: str = "completed",
         default_message: str = DEFAULT_MESSAGE,
+        queue_events: Iterable[tuple[str, int]] = (),
+        agent_outcomes: Iterable[AgentOutcome] = (),
     ) -> None:
         self.inputs: deque[Input] = deque(inputs)
         self.dial_outcomes: deque[str] = deque(dial_outcomes)
+        self.queue_events: deque[tuple[str, int]] = deque(queue_events)  # (event, after seconds)
+        self.agent_outcomes: deque[AgentOutcome] = deque(agent_outcomes)
         self.default_dial = default_dial
         self.default_message = default_message
 
@@ -118,6 +132,19 @@ class ScriptedCaller:
 
     async def dial_outcome(self, dial: DialSpec) -> str:
         return self.dial_outcomes.popleft() if self.dial_outcomes else self.default_dial
+
+    async def queue_event(self, queue: QueueSpec) -> str:
+        """The next scripted event once its time has come; with none left, an agent answers."""
+        if not self.queue_events:
+            return "bridged"
+        event, after = self.queue_events[0]
+        if queue.waited < after:
+            return "wait"
+        self.queue_events.popleft()
+        return event
+
+    async def agent_session(self, agent: AgentSpec) -> AgentOutcome:
+        return self.agent_outcomes.popleft() if self.agent_outcomes else AgentOutcome()
 
 
 def parse_keys(text: str) -> list[Keys]:

@@ -25,8 +25,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from . import holding, waits
 from .caller import Caller, DialSpec, GatherSpec, Keys, Speech
 from .errors import EmulatorError
+from .waits import Leave, Queue, Relay
 
 # Twilio's defaults for attributes a response may leave out (see twilio-reference.md).
 GATHER_FINISH_KEY = "#"
@@ -144,9 +146,23 @@ class Other:
     text: str = ""
 
 
-Verb = Say | Play | Pause | Listen | Record | Dial | Hangup | Reject | Redirect | Other
-Waiting = Listen | Record | Dial
-Stop = Hangup | Reject | Other
+Verb = (
+    Say
+    | Play
+    | Pause
+    | Listen
+    | Record
+    | Dial
+    | Hangup
+    | Reject
+    | Redirect
+    | Other
+    | Queue
+    | Relay
+    | Leave
+)
+Waiting = Listen | Record | Dial | Queue | Relay
+Stop = Hangup | Reject | Other | Leave
 
 
 @dataclass(frozen=True)
@@ -278,14 +294,16 @@ def _verb(element: ET.Element, *, interruptible: bool = False) -> Verb:
         return Reject(element.get("reason") or "rejected")
     if tag == "Redirect":
         return Redirect(text, _method(element))
-    return Other(tag, text)
+    return waits.read(element) or Other(tag, text)
 
 
 def split(verbs: list[Verb] | tuple[Verb, ...]) -> Reply:
     """Cut a response at the first verb that waits, hangs up, redirects or is not modelled."""
     for i, verb in enumerate(verbs):
-        if isinstance(verb, Listen | Record | Dial):
+        if isinstance(verb, Listen | Record | Dial | Queue | Relay):
             return Reply(tuple(verbs[:i]), verb, tuple(verbs[i + 1 :]))
+        if isinstance(verb, Leave):  # a queued caller leaves: the document stops there
+            return Reply(tuple(verbs[:i]), None, stop=verb)
         if isinstance(verb, Hangup | Reject | Other):
             return Reply(tuple(verbs[:i]), None, hangs_up=True, stop=verb)
         if isinstance(verb, Redirect):
@@ -382,6 +400,8 @@ def describe(verb: Verb) -> str:
         return f"reject the call ({verb.reason})"
     if isinstance(verb, Redirect):
         return f"redirect to {verb.url}"
+    if isinstance(verb, Queue | Relay | Leave):
+        return waits.describe(verb)
     return f"<{verb.verb}> {verb.text}".rstrip()
 
 
@@ -437,6 +457,7 @@ class TwimlPlayer:
         self.call_params = call_params
         self.hear = hear
         self.seconds = 0.0
+        self.queue: holding.QueueLeg | None = None  # set while the caller waits in a queue
 
     async def play(self, url: str, verbs: list[Verb]) -> Turn:
         turn = Turn()
@@ -449,14 +470,18 @@ class TwimlPlayer:
                 turn.next = _request(url, target.url, target.method, self.call_params(), "redirect")
                 return turn
             if reply.waits_on is None:
-                self._stop(reply.stop, turn)
+                await self._stop(reply.stop, turn)
                 return turn
             if await self._wait(reply.waits_on, url, turn):
                 return turn
             reply = split(reply.then)  # the verb ended without its action: Twilio goes on
 
-    def _stop(self, stop: Stop | None, turn: Turn) -> None:
-        if isinstance(stop, Hangup):
+    async def _stop(self, stop: Stop | None, turn: Turn) -> None:
+        if isinstance(stop, Leave) and self.queue is not None:
+            holding.leave(self, turn)
+        elif stop is None and self.queue is not None:  # Twilio requests the waitUrl again
+            await holding.wait_document_ended(self, turn)
+        elif isinstance(stop, Hangup):
             self.hear("[hang up]")
             turn.ended = "hang up"
         elif isinstance(stop, Reject):
@@ -475,6 +500,10 @@ class TwimlPlayer:
             return await self._gather(verb, url, turn)
         if isinstance(verb, Record):
             return await self._record(verb, url, turn)
+        if isinstance(verb, Queue):
+            return holding.enqueue(self, verb, url, turn)
+        if isinstance(verb, Relay):
+            return await holding.connect(self, verb, url, turn)
         return await self._dial(verb, url, turn)
 
     # ---- what the caller hears ------------------------------------------------------
@@ -485,6 +514,8 @@ class TwimlPlayer:
         if isinstance(verb, Say):
             self.hear(verb.text + times)
             self.seconds += spoken_seconds(verb.text) * loops
+        elif isinstance(verb, Play) and self.queue is not None:
+            holding.hold_music(self, verb)
         elif isinstance(verb, Play):
             self.hear(
                 f"[playing keys {verb.digits}]" if verb.digits else f"[playing {verb.url}]{times}"

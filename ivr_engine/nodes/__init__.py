@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from ..node import Node
+from .agent import AgentNode
 from .branch import BranchNode
+from .dequeue import DequeueNode
 from .dial import DialNode
+from .enqueue import EnqueueNode
 from .gather import GatherNode
 from .hangup import HangupNode
 from .hours import HoursNode
@@ -18,10 +21,14 @@ from .return_ import ReturnNode
 from .say import SayNode
 from .set import SetNode
 from .subflow import SubflowNode
+from .verify import VerifyNode
 
 BUILTIN_NODES: tuple[type[Node], ...] = (
+    AgentNode,
     BranchNode,
+    DequeueNode,
     DialNode,
+    EnqueueNode,
     GatherNode,
     HangupNode,
     HoursNode,
@@ -35,6 +42,7 @@ BUILTIN_NODES: tuple[type[Node], ...] = (
     SayNode,
     SetNode,
     SubflowNode,
+    VerifyNode,
 )
 
 __all__ = [cls.__name__ for cls in BUILTIN_NODES] + ["BUILTIN_NODES"]

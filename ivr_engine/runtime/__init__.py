@@ -4,12 +4,14 @@ Nothing here touches HTTP or SQL; the web layer parses requests into `Event`s an
 `Session`s this package returns.
 """
 
-from .events import Event, EventKind
+from .events import ASIDE_KINDS, ON_BEHALF, Event, EventKind
 from .services import FlowResolver, Services
 from .session import CallInfo, Session
-from .step import StepResult, Taken, recover, replay, run_after_call, start_call, step
+from .step import StepResult, Taken, aside, recover, replay, run_after_call, start_call, step
 
 __all__ = [
+    "ASIDE_KINDS",
+    "ON_BEHALF",
     "CallInfo",
     "Event",
     "EventKind",
@@ -18,6 +20,7 @@ __all__ = [
     "Session",
     "StepResult",
     "Taken",
+    "aside",
     "recover",
     "replay",
     "run_after_call",

@@ -15,6 +15,19 @@ class EventKind(StrEnum):
     NO_RECORDING = "no-recording"  # the <Redirect> after a <Record> that got nothing
     DIAL = "dial"  # <Dial> action: DialCallStatus
     REDIRECT = "redirect"  # a plain <Redirect> back to the engine
+    ENQUEUE = "enqueue"  # <Enqueue> action: the call left the queue (QueueResult)
+    CONNECT = "connect"  # <Connect> action: a ConversationRelay session ended (SessionStatus)
+    WAIT = "wait"  # <Enqueue> waitUrl: what a queued caller hears next (QueuePosition...)
+    HOLD = "hold"  # the <Gather> of a wait document: a queued caller pressed a key
+    BRIDGE = "bridge"  # <Dial><Queue url>: the caller taken from a queue, before bridging
+
+
+# Requests that come while a node waits and are answered without moving the call on (the
+# hold music of a queue): the runtime hands them to `Node.aside`, the step stays the same.
+ASIDE_KINDS = frozenset({EventKind.WAIT, EventKind.HOLD, EventKind.BRIDGE})
+# ... and the one among them that belongs to another call than its CallSid: the `<Queue url>`
+# request is made for the caller being dequeued, on behalf of the dequeuing (agent's) call.
+ON_BEHALF = {EventKind.BRIDGE: "DequeingCallSid"}
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,10 @@ class Services:
     - `answer_budget`: how long all the node code of one answer may take together; past it
       the step is abandoned (nothing it did is kept) for the apology and `on_error`, which has
       `error_budget` seconds of its own.
+    - `verify`: the Twilio Verify client of the `verify` node (`ivr_engine.verify.VerifyClient`);
+      without it a verify node fails the step.
+    - `callbacks`: where an `enqueue` node records a caller's request to be called back
+      (`ivr_engine.callbacks`); without it the request fails the step.
     """
 
     http: Any = None
@@ -55,6 +59,8 @@ class Services:
     node_timeout: float = NODE_TIMEOUT
     answer_budget: float = ANSWER_BUDGET
     error_budget: float = ERROR_BUDGET
+    verify: Any = None
+    callbacks: Any = None
 
 
 def flow_environment(environ: Mapping[str, str]) -> dict[str, str]:

@@ -203,6 +203,42 @@ async def run_after_call(
     return StepResult("", new, ctx.messages, taken=list(run.taken))
 
 
+async def aside(
+    flow: Flow,
+    session: Session,
+    event: Event,
+    *,
+    now: datetime | None = None,
+    url_prefix: str = "",
+    services: Services | None = None,
+) -> StepResult:
+    """A request the waiting node answers without moving the call on (`Node.aside`).
+
+    The session keeps its node, step and last answer; only the node's variables may change.
+    Whatever goes wrong answers `<Leave/>`: the caller leaves the queue and Twilio requests
+    the node's action, which answers the call properly (an error there takes `on_error`).
+    """
+    if session.ended or session.node is None:
+        return StepResult(_LEAVE_TWIML, session, replayed=True)
+    run = _Step(flow, now, url_prefix, services or Services())
+    current = await _current_flow(run, session)
+    node = current.nodes.get(session.node) if current is not None else None
+    if current is None or node is None:
+        return StepResult(_LEAVE_TWIML, session, error=f"node {session.node!r} is gone")
+    ctx = _context(run, current, session)
+    ctx.step = session.step  # answers still belong to the step the call waits at
+    ctx.node = node
+    try:
+        result = node.aside(ctx, event)
+        if inspect.isawaitable(result):
+            async with asyncio.timeout(run.services.node_timeout):
+                await result
+    except Exception as exc:  # the caller keeps waiting; the log says why
+        error = f"{type(exc).__name__}: {exc} (call {session.call_sid}, node {node.id!r}, aside)"
+        return StepResult(_LEAVE_TWIML, session, error=error)
+    return StepResult(render(ctx.response), session.evolve(vars=ctx.vars))
+
+
 def replay(session: Session) -> StepResult:
     """Answer a repeated or stale request with the TwiML the caller is already in."""
     return StepResult(session.last_twiml or _hangup_twiml(), session, replayed=True)
@@ -455,6 +491,11 @@ def _hang_up(
     run.taken.clear()
     final = (End("error"), None)
     return _result(run, session, ctx, list(session.path), final, error, node_id)
+
+
+# The answer to a request while waiting that cannot be served: leave the queue, so Twilio
+# goes on with the node's action, where the call is answered properly.
+_LEAVE_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Leave /></Response>'
 
 
 def _hangup_twiml() -> str:

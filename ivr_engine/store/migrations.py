@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from . import history_schema
+from . import callbacks_schema, history_schema
 from .schema import POSTGRES_SCHEMA, sqlite_schema
 
 
@@ -36,6 +36,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "call history: the execution log",
         history_schema.apply_sqlite,
         history_schema.POSTGRES_DDL,
+    ),
+    Migration(
+        3,
+        "queue call-back requests",
+        callbacks_schema.CALLBACKS_DDL_SQLITE,
+        callbacks_schema.CALLBACKS_DDL_POSTGRES,
     ),
 )
 LATEST = MIGRATIONS[-1].version

@@ -25,6 +25,7 @@ from ..model import Flow
 from ..wording import quote, suggest
 from .coverage import FlowCoverage, collect
 from .expectations import EXPECTATIONS
+from .holding import AgentEnd, Hold, QueueEnd
 from .script import (
     Action,
     ActionError,
@@ -264,6 +265,9 @@ def action_of(step: Step) -> Action:
         "hangup": lambda _: HangUp(),
         "dial_result": DialResult,
         "record": Recording,
+        "hold": Hold,
+        "queue_result": QueueEnd,
+        "agent": lambda value: AgentEnd(*value),
     }
     return makers[step.kind](step.value)
 
@@ -302,6 +306,12 @@ def after(turn: Turn) -> str:
         return f'after the dial result "{action.status}"'
     if isinstance(action, Recording):
         return f"after a {action.seconds}-second recording"
+    if isinstance(action, Hold):
+        return f"after {action.seconds} seconds on hold"
+    if isinstance(action, QueueEnd):
+        return f'after the wait in the queue ended "{action.result}"'
+    if isinstance(action, AgentEnd):
+        return f'after the agent session ended "{action.status}"'
     return "after hanging up"
 
 

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..callbacks import MemoryCallbacks
 from ..emulator.caller import Keys
 from ..emulator.caller import Speech as Spoken
 from ..emulator.twiml import (
@@ -35,6 +36,7 @@ from ..emulator.twiml import (
     spoken_seconds,
 )
 from ..emulator.twiml import split as split_reply
+from ..emulator.waits import Queue, Relay
 from ..errors import StepError
 from ..links import FolderFlows
 from ..loader import FlowLoader
@@ -55,6 +57,8 @@ from ..runtime import (
 )
 from ..runtime.effects import OutboundMessage
 from ..runtime.services import Services
+from . import holding
+from .holding import HoldAction, SimulatedVerify
 
 DEFAULT_CALLER = "+15550001234"
 DEFAULT_CALLED = "+15550009999"
@@ -97,7 +101,7 @@ class HangUp:
     pass
 
 
-Action = Press | Speak | Silence | DialResult | Recording | HangUp
+Action = Press | Speak | Silence | DialResult | Recording | HangUp | HoldAction
 
 
 class ActionError(ValueError):
@@ -112,6 +116,8 @@ def expected_answers(waits_on: Waiting | None) -> str:
         return "a recording (seconds of speech), or silence"
     if isinstance(waits_on, Dial):
         return "a dial result: " + ", ".join(DIAL_OUTCOMES)
+    if isinstance(waits_on, Queue | Relay):
+        return holding.expected_answers(waits_on)
     return "nothing: the call has ended"
 
 
@@ -218,6 +224,7 @@ class Call:
         self._reply: Reply | None = None
         self._serial = 0
         self._after_call_done = False
+        self.holding: dict[str, Any] = {}  # the simulated queue's clock (see `holding`)
 
     # ---- state ----------------------------------------------------------------------
 
@@ -266,6 +273,8 @@ class Call:
             return turn
         reply = self._reply
         waits_on = reply.waits_on
+        if isinstance(waits_on, Queue | Relay):
+            return await holding.act(self, action, waits_on)
         event = self._event_for(action, waits_on)
         if event is None:  # the verb ended without its action: Twilio runs what follows
             return await self._follow(action, reply.then)
@@ -468,7 +477,12 @@ def _folder_flows(folder: str) -> FolderFlows:
 def local_services(flow: Flow) -> Services:
     """Services for a call run on this machine: subflows come from the flow's own folder.
 
-    There is no shared HTTP client here: an `http` node fails the step like any error (the
+    Verify is simulated (`holding.SimulatedVerify`: the right code is 123456 for six digits)
+    and call-back requests are kept in memory. There is no shared HTTP client here: an `http` node fails the step like any error (the
     caller hears the apology and the flow's on_error path), which flow tests can pin.
     """
-    return Services(flows=_folder_flows(str(Path(flow.file).resolve().parent)))
+    return Services(
+        flows=_folder_flows(str(Path(flow.file).resolve().parent)),
+        verify=SimulatedVerify(),
+        callbacks=MemoryCallbacks(),
+    )

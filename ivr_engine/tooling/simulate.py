@@ -14,8 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..emulator.twiml import Dial, Listen, Record, Waiting, describe, listens_for
+from ..emulator.waits import Queue, Relay
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
 from ..nodes.prompting import KEYS
+from . import holding
 from .script import (
     Action,
     ActionError,
@@ -66,6 +68,8 @@ def parse_answer(text: str, waits_on: Waiting) -> Action:
             f'"{text}" is not a recording: type how many seconds the caller speaks (e.g. 10), '
             '"say: words", an empty line for silence, or hangup'
         )
+    if isinstance(waits_on, Queue | Relay):
+        return holding.parse_answer(text, waits_on)
     if text in DIAL_OUTCOMES:
         return DialResult(text)
     raise ActionError(f'"{text}" is not a dial result: type one of {", ".join(DIAL_OUTCOMES)}')
@@ -78,6 +82,8 @@ def prompt_for(waits_on: Waiting, node: str | None) -> str:
         what = "recording: seconds the caller speaks, or silence"
     elif isinstance(waits_on, Dial):
         what = f"dialling {', '.join(waits_on.values)}: what happens? {', '.join(DIAL_OUTCOMES)}"
+    elif isinstance(waits_on, Queue | Relay):
+        what = holding.prompt(waits_on)
     else:  # pragma: no cover - every waiting verb is listed above
         what = "waiting"
     return f"[{node}] {what}"

@@ -14,6 +14,7 @@ from typing import Any
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
 from ..nodes.prompting import KEYS
 from ..wording import choices, quote, suggest
+from .holding import AGENT_STATUSES, QUEUE_RESULTS
 
 MESSAGE_FIELDS = ("to", "from", "body", "channel", "media_url", "template", "node")
 
@@ -95,6 +96,37 @@ def _messages(value: Any) -> Any:
     return tuple(dict(item) for item in value)
 
 
+def _hold(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 14400:
+        return value
+    return Bad("needs the seconds the caller waits in the queue, e.g. hold: 200")
+
+
+def _queue_result(value: Any) -> Any:
+    if value in QUEUE_RESULTS:
+        return value
+    return Bad(
+        f"must be how a wait in a queue ends{suggest(str(value), QUEUE_RESULTS)}: "
+        f"use {choices(QUEUE_RESULTS)}"
+    )
+
+
+def _agent(value: Any) -> Any:
+    """`agent: ended`, or `agent: {status: ended, handoff: {reason: human}}`."""
+    if isinstance(value, str):
+        value = {"status": value}
+    example = "e.g. agent: {status: ended, handoff: {reason: human}}"
+    if not isinstance(value, dict) or set(value) - {"status", "handoff"}:
+        return Bad(f"needs the status of the agent session and its handoff data, {example}")
+    status = value.get("status", "ended")
+    if status not in AGENT_STATUSES:
+        return Bad(
+            f"has status {quote(str(status))}{suggest(str(status), AGENT_STATUSES)}: "
+            f"use {choices(AGENT_STATUSES)}"
+        )
+    return (status, value.get("handoff"))
+
+
 CHECKS: dict[str, Callable[[Any], Any]] = {
     "press": _keys,
     "say": lambda v: _text(v, 'say: "sales please"'),
@@ -102,6 +134,9 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "hangup": _flag,
     "dial_result": _dial_result,
     "record": _seconds,
+    "hold": _hold,
+    "queue_result": _queue_result,
+    "agent": _agent,
     "expect_say": lambda v: _text(v, 'expect_say: "Welcome"'),
     "expect_not_say": lambda v: _text(v, 'expect_not_say: "Sorry"'),
     "expect_play": lambda v: _text(v, 'expect_play: "hold-music.mp3"'),

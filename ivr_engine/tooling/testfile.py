@@ -33,7 +33,10 @@ from .steps import CHECKS, Bad
 TESTS_FOLDER = "tests"
 
 # What the caller does at a step, and what a step can check.
-ACTIONS = ("press", "say", "silence", "dial_result", "record", "hangup")
+ACTIONS = (
+    *("press", "say", "silence", "dial_result", "record", "hangup"),
+    *("hold", "queue_result", "agent"),
+)
 BARE_ACTIONS = ("silence", "hangup")  # may be written as `- silence`
 STEP_EXPECTATIONS = (
     "expect_say",

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from ..callbacks import CallbackStore
 from ..calls import CallService
 from ..flows import FlowRepository
 from ..history import context as log_context
@@ -40,6 +41,7 @@ from ..registry import Registry
 from ..runtime.services import Services, flow_environment
 from ..store.sessions import SessionStore
 from ..store.target import open_database
+from ..verify import VerifyClient
 from .messaging_webhooks import messaging_webhooks
 from .metrics import metrics_endpoint
 from .settings import Settings
@@ -73,11 +75,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.database = database
         app.state.settings = settings
         http = shared_http_client()
+        verify = _verify_client(settings)
         services = Services(
             http=http,
             env=flow_environment(os.environ),
             flows=flows,
             answer_budget=settings.answer_budget,
+            verify=verify,
+            callbacks=await CallbackStore.open(database),
         )
         secrets = _secrets(settings, services, flows)
         app.state.secrets = secrets
@@ -121,6 +126,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             if sender is not None:
                 await sender.close()
             await http.aclose()
+            if verify is not None:
+                await verify.close()
             await database.close()
 
     app = Starlette(
@@ -150,6 +157,17 @@ def _secrets(settings: Settings, services: Services, flows: FlowRepository) -> S
             *env_secrets(services.env, served),
         ]
     )
+
+
+def _verify_client(settings: Settings) -> VerifyClient | None:
+    """The Verify client of verify nodes, when a service and credentials are set."""
+    messaging = settings.messaging
+    client = VerifyClient.from_env(
+        os.environ, messaging.account_sid, settings.auth_token, messaging.api_url
+    )
+    if client is None and os.environ.get("IVR_VERIFY_SERVICE_SID"):
+        log.warning("IVR_VERIFY_SERVICE_SID is set but TWILIO_ACCOUNT_SID or the token is not")
+    return client
 
 
 async def _start_worker(

@@ -1,6 +1,7 @@
 """`ivr simulate` plays a flow in the terminal with the real runtime, by script or typed answers."""
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,13 @@ def _script(case: Case) -> str | None:
             answers.append("")
         elif step.kind in ("dial_result", "record", "hangup"):
             answers.append(str(step.value) if step.kind != "hangup" else "hangup")
+        elif step.kind == "hold":
+            answers.append(f"hold {step.value}")
+        elif step.kind == "queue_result":
+            answers.append(f"queue {step.value}")
+        elif step.kind == "agent":
+            status, handoff = step.value
+            answers.append(f"{status} {json.dumps(handoff)}" if handoff is not None else status)
     script = ",".join(answers)
     return None if any("," in a for a in answers) else script
 

@@ -223,9 +223,9 @@ def test_a_dial_without_action_goes_on_with_the_next_verb() -> None:
 
 
 def test_a_verb_the_emulator_does_not_know_ends_the_call_saying_so() -> None:
-    turn, heard = play("<Enqueue>support</Enqueue><Say>never heard</Say>")
-    assert heard == ["[<Enqueue> is not emulated: the call ends here]"]
-    assert turn.ended == "<Enqueue> is not emulated"
+    turn, heard = play("<Pay/><Say>never heard</Say>")
+    assert heard == ["[<Pay> is not emulated: the call ends here]"]
+    assert turn.ended == "<Pay> is not emulated"
 
 
 def test_reject_ends_the_call() -> None:

@@ -86,6 +86,7 @@ def test_migrations_are_recorded_and_opening_again_applies_nothing(settings: Set
     assert asyncio.run(body()) == [
         (1, "calls, flow versions, outbox and consent"),
         (2, "call history: the execution log"),
+        (3, "queue call-back requests"),
     ]
 
 
@@ -98,7 +99,7 @@ def test_processes_starting_together_apply_each_migration_once(settings: Setting
             await database.close()
         return int(count)
 
-    assert asyncio.run(body()) == 2  # each of the two migrations once
+    assert asyncio.run(body()) == 3  # each of the three migrations once
 
 
 def test_a_database_newer_than_the_code_is_refused_and_left_alone(settings: Settings) -> None:
@@ -153,9 +154,10 @@ def test_ivr_db_upgrade_creates_the_schema_and_status_then_says_up_to_date(
         0,
         f"{display}: applied 1 calls, flow versions, outbox and consent\n"
         f"{display}: applied 2 call history: the execution log\n"
-        f"{display}: schema version 2, up to date\n",
+        f"{display}: applied 3 queue call-back requests\n"
+        f"{display}: schema version 3, up to date\n",
     )
-    assert ivr_db("status").stdout == f"{display}: schema version 2 (this code: 2)\n"
+    assert ivr_db("status").stdout == f"{display}: schema version 3 (this code: 3)\n"
 
 
 # ---- PostgreSQL down, then back -----------------------------------------------------------

@@ -40,7 +40,7 @@ HEAD = "flow: acme\ncases:\n  - name: c\n    steps:\n"
         (
             '      - presss: "1"\n',
             'flows/tests/t.yaml:5:9: case "c", step 1: "presss" is not a step (did you mean "press"?); '
-            "steps are press, say, silence, dial_result, record, hangup, expect_say, expect_not_say, "
+            "steps are press, say, silence, dial_result, record, hangup, hold, queue_result, agent, expect_say, expect_not_say, "
             "expect_play, expect_dial, expect_record, expect_node, expect_path, expect_vars, "
             "expect_messages or expect_end",
         ),
