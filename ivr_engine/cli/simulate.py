@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     fitted = asyncio.run(converse(call, read, print, interactive=interactive))
     print()
     print("\n".join(summary(call)))
-    if isinstance(read, _Script) and read.left:
+    # silence left over is no answer the caller missed (`--script ""` for a call that asks nothing)
+    if isinstance(read, _Script) and any(read.left):
         left = ", ".join(quote(answer) for answer in read.left)
         count = len(read.left)
         print(
