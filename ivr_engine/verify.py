@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass
 from typing import TypeVar
 
 import aiohttp
@@ -20,22 +19,11 @@ from twilio.rest import Client
 
 from .messaging.sender import HeaderAuthHttpClient
 from .messaging.settings import TWILIO_API_URL
+from .nodes.verify import NOT_FOUND, VerifyError  # noqa: F401  (what the node expects)
 
 SERVICE_ENV = "IVR_VERIFY_SERVICE_SID"
-NOT_FOUND = "20404"  # the verification expired, or was approved or canceled already
 TIMEOUT = 8.0
 T = TypeVar("T")  # below the runtime's node time limit, so a slow Twilio still gets an answer
-
-
-@dataclass(frozen=True)
-class VerifyError(Exception):
-    """Twilio refused a Verify request (`code` e.g. "60200"), or could not be reached ("")."""
-
-    code: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"Verify error {self.code}: {self.reason}" if self.code else self.reason
 
 
 class VerifyClient:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import StepError
@@ -21,8 +22,23 @@ from ..node import End, FieldIssue, Goto, Node, Outcome, Target, Transition, Wai
 from ..runtime.context import StepContext
 from ..runtime.events import Event, EventKind
 from ..schema import builtin_node_schema
-from ..verify import NOT_FOUND, VerifyError
 from .prompting import NO_INPUT, ask
+
+# What a Verify client (`Services.verify`, e.g. `ivr_engine.verify.VerifyClient`) raises
+# and answers: the node knows only these, so loading flows needs no REST client.
+NOT_FOUND = "20404"  # the verification expired, or was approved or canceled already
+
+
+@dataclass(frozen=True)
+class VerifyError(Exception):
+    """Twilio refused a Verify request (`code` e.g. "60200"), or could not be reached ("")."""
+
+    code: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"Verify error {self.code}: {self.reason}" if self.code else self.reason
+
 
 log = logging.getLogger("ivr_engine.nodes.verify")
 

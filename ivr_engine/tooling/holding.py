@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..emulator.twiml import Listen, Play, Say, read_twiml
 from ..emulator.waits import Leave, Queue, Relay
+from ..nodes.verify import NOT_FOUND, VerifyError
 from ..runtime import Event, EventKind, aside
-from ..verify import NOT_FOUND, VerifyError
 
 if TYPE_CHECKING:
     from .script import Action, Call, Turn

@@ -39,8 +39,12 @@ def test_the_shipped_flow_tests_pass(ivr) -> None:
     assert [line for line in lines if line.startswith("flows/")] == [
         "flows/tests/account.yaml (flow account)",
         "flows/tests/acme.yaml (flow acme)",
+        "flows/tests/assistant.yaml (flow assistant)",
         "flows/tests/bilingual.yaml (flow bilingual)",
         "flows/tests/hours.yaml (flow hours)",
+        "flows/tests/support.yaml (flow support)",
+        "flows/tests/support_agent.yaml (flow support_agent)",
+        "flows/tests/verified.yaml (flow verified)",
     ]
     assert "  ok    caller presses 1 and reaches sales, who are busy, and leaves a message" in lines
     assert lines[-1].endswith(" passed, 0 failed")
