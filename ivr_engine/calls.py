@@ -65,7 +65,10 @@ class CallService:
         # The flow's on_hangup chain; replaceable so a deployment can route follow-ups elsewhere.
         self.after_call: Callable[[Flow, Session], Any] | None = self.follow_up
 
-    async def incoming(self, flow_id: str, params: Mapping[str, str]) -> str:
+    async def incoming(
+        self, flow_id: str, params: Mapping[str, str], *, contact: Mapping[str, Any] | None = None
+    ) -> str:
+        """A call starts: the incoming-call webhook, or an outbound call answered (`contact`)."""
         call_sid = params["CallSid"]
         async with self.sessions.locked(call_sid):
             existing = await self.sessions.load(call_sid)
@@ -79,7 +82,7 @@ class CallService:
                     flow_id,
                 )
                 return apology_twiml()
-            result = await start_call(flow, params, **self._options())
+            result = await start_call(flow, params, contact=contact, **self._options())
             return await self._commit(result)
 
     async def action(
@@ -170,6 +173,17 @@ class CallService:
                     updated, messages = await self.after_call(flow, updated)
                 updated = updated.evolve(after_call_done=True)
             await self.sessions.save(updated, messages, [("call-status", dict(params))])
+
+    async def answered_by(self, call_sid: str, answered_by: str) -> None:
+        """Asynchronous answering-machine detection's verdict, seen as `call.answered_by`."""
+        async with self.sessions.locked(call_sid):
+            session = await self.sessions.load(call_sid)
+            if session is None:
+                return
+            call = {**session.call, "answered_by": answered_by}
+            await self.sessions.save(
+                session.evolve(call=call), (), [("amd", {"AnsweredBy": answered_by})]
+            )
 
     async def recording_status(self, params: Mapping[str, str]) -> None:
         await self._update_recording(params, "recording-status")

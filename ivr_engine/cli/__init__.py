@@ -8,7 +8,20 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import DefinitionError
-from . import call, graph, messages, new, plugins, schema_cmd, serve, simulate, test_cmd, validate
+from . import (
+    call,
+    campaign,
+    dial_out,
+    graph,
+    messages,
+    new,
+    plugins,
+    schema_cmd,
+    serve,
+    simulate,
+    test_cmd,
+    validate,
+)
 
 COMMANDS: list[ModuleType] = [
     validate,
@@ -21,6 +34,8 @@ COMMANDS: list[ModuleType] = [
     simulate,
     test_cmd,
     graph,
+    dial_out,
+    campaign,
 ]
 
 

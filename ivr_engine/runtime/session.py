@@ -56,6 +56,7 @@ class Session:
     status: str = ""  # the latest CallStatus Twilio reported
     after_call_done: bool = False
     stack: list[dict[str, Any]] = field(default_factory=list)
+    contact: dict[str, Any] = field(default_factory=dict)  # an outbound call's contact fields
 
     def evolve(self, **changes: Any) -> Session:
         """A copy with `changes`; every step makes one, so it skips `dataclasses.replace`'s

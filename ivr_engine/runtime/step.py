@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import StepError
 from ..model import Flow
 from ..node import End, Goto, Node, Outcome, Return, RunSubflow, SubflowResult, Wait
+from ..outbound.settings import start_node
 from .context import StepContext
 from .effects import OutboundMessage
 from .events import Event, EventKind
@@ -77,7 +78,9 @@ class StepResult:
     taken: list[Taken] = field(default_factory=list)
 
 
-def new_session(flow: Flow, params: Mapping[str, str]) -> Session:
+def new_session(
+    flow: Flow, params: Mapping[str, str], contact: Mapping[str, Any] | None = None
+) -> Session:
     return Session(
         call_sid=params.get("CallSid", ""),
         flow_id=flow.id,
@@ -86,6 +89,7 @@ def new_session(flow: Flow, params: Mapping[str, str]) -> Session:
         vars=dict(flow.vars),
         language=flow.language,
         voice=flow.voice,
+        contact=dict(contact or {}),
     )
 
 
@@ -110,11 +114,18 @@ async def start_call(
     now: datetime | None = None,
     url_prefix: str = "",
     services: Services | None = None,
+    contact: Mapping[str, Any] | None = None,
 ) -> StepResult:
-    """The incoming-call webhook: a new session, run from the flow's start node."""
-    session = new_session(flow, params)
+    """The incoming-call webhook: a new session, run from the flow's start node.
+
+    An outbound call brings its `contact` fields, and starts at the flow's machine node
+    when Twilio's answering-machine detection says a machine answered.
+    """
+    session = new_session(flow, params, contact)
     run = _Step(flow, now, url_prefix, services or Services())
-    return await _run(run, flow, session, None, lambda ctx: Goto(flow.start, via="start"))
+    first = start_node(flow, params.get("AnsweredBy", ""))
+    via = "start" if first == flow.start else "machine"
+    return await _run(run, flow, session, None, lambda ctx: Goto(first, via=via))
 
 
 async def step(
@@ -365,6 +376,7 @@ def _context(
         url_prefix=run.url_prefix,
         services=run.services,
         stack=list(session.stack if stack is None else stack),
+        contact=session.contact,
     )
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import aiosqlite
 
+from ..campaigns.schema import SQLITE as CAMPAIGN_SCHEMA
+
 log = logging.getLogger("ivr_engine.store")
 
 SCHEMA = """
@@ -198,6 +200,7 @@ class Database:
         await connection.execute("PRAGMA busy_timeout=5000")
         await connection.executescript(SCHEMA)
         await _add_outbox_columns(connection)
+        await connection.executescript(CAMPAIGN_SCHEMA)
         await connection.commit()
         database = cls(connection, str(path))
         database._writer = asyncio.create_task(database._write_loop(), name="ivr-db-writer")

@@ -19,6 +19,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from ..calls import CallService
+from ..campaigns.runner import CampaignRunner
+from ..campaigns.service import Campaigns
+from ..campaigns.store import OutboundStore
 from ..flows import FlowRepository
 from ..http_client import shared_http_client
 from ..loader import FlowLoader
@@ -31,12 +34,16 @@ from ..messaging import (
     TwilioSender,
     WindowStore,
 )
+from ..outbound.dialer import TwilioDialer
+from ..outbound.service import OutboundCalls
 from ..project import project_registry
 from ..registry import Registry
 from ..runtime.services import Services, flow_environment
 from ..store.database import Database
 from ..store.sessions import SessionStore
+from .api import api_routes
 from .messaging_webhooks import messaging_webhooks
+from .outbound_webhooks import outbound_webhooks
 from .settings import Settings
 from .voice_webhooks import routes, voice_webhooks
 from .webhooks import TwilioWebhooks
@@ -75,7 +82,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         )
         app.state.inbound = InboundHandler(database, consent, window)
         app.state.message_status = StatusStore(database, consent)
+        app.state.settings = settings
         sender, worker = await _start_worker(settings, outbox, consent, window)
+        dialer, runner = await _start_outbound(app, settings, flows, database)
         watcher = asyncio.create_task(
             flows.watch(settings.reload_interval), name="ivr-flow-watcher"
         )
@@ -85,6 +94,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            await runner.stop()
+            if dialer is not None:
+                await dialer.close()
             if worker is not None:
                 await worker.stop()
             if sender is not None:
@@ -93,10 +105,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await database.close()
 
     return Starlette(
-        routes=routes,
+        routes=[*routes, *api_routes],
         middleware=[
             Middleware(
-                TwilioWebhooks, settings=settings, webhooks=[*voice_webhooks, *messaging_webhooks]
+                TwilioWebhooks,
+                settings=settings,
+                webhooks=[*voice_webhooks, *messaging_webhooks, *outbound_webhooks],
             )
         ],
         lifespan=lifespan,
@@ -124,3 +138,33 @@ async def _start_worker(
     )
     await worker.start()
     return sender, worker
+
+
+async def _start_outbound(
+    app: Starlette, settings: Settings, flows: FlowRepository, database: Database
+) -> tuple[TwilioDialer | None, CampaignRunner]:
+    """Outbound calls and the campaign runner; calls are refused (503) without credentials."""
+    account_sid = settings.messaging.account_sid
+    dialer = None
+    if account_sid and settings.auth_token:
+        dialer = TwilioDialer.open(
+            account_sid,
+            settings.auth_token,
+            settings.messaging.api_url,
+            settings.outbound.request_timeout,
+        )
+    store = OutboundStore(database)
+    outbound = OutboundCalls(
+        flows,
+        store,
+        app.state.calls,
+        settings.outbound,
+        dialer=dialer,
+        public_url=settings.public_url,
+    )
+    runner = CampaignRunner(store, outbound, settings.outbound)
+    app.state.outbound = outbound
+    app.state.campaigns = Campaigns(store, outbound, runner)
+    if dialer is not None and settings.public_url:
+        await runner.start()
+    return dialer, runner

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..messaging.settings import MessagingSettings
+from ..outbound.config import OutboundConfig
 
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 
@@ -22,6 +23,7 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY
     reload_interval: float = 1.0
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
+    outbound: OutboundConfig = field(default_factory=OutboundConfig)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -33,6 +35,7 @@ class Settings:
             "public_url": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
             "insecure": env.get("IVR_INSECURE", "") in ("1", "true", "yes"),
             "messaging": MessagingSettings.from_env(env),
+            "outbound": OutboundConfig.from_env(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("public_url"), str):
