@@ -31,7 +31,6 @@ END = "studio_end"
 FAILURE_EVENTS = {
     "run-function": ("fail",),
     "send-to-flex": ("failedToEnqueue", "callFailure"),
-    "enqueue-call": ("failedToEnqueue", "callFailure"),
     "capture-payments": ("providerError", "maxFailedAttempts", "validationError"),
     "make-outgoing-call-v2": ("failed", "noAnswer", "busy"),
     "send-and-wait-for-reply": ("deliveryFailure", "timeout"),
@@ -572,7 +571,11 @@ def connect_call(b: Builder, w: Widget) -> None:
     spec: dict[str, Any] = {}
     if noun in ("number", "number-multi"):
         numbers = [n.strip() for n in to.split(",") if n.strip()]
-        if not numbers or not all(re.fullmatch(r"\+[1-9][0-9]{1,14}", n) for n in numbers):
+        if numbers and any("{{" in n for n in numbers):
+            # a number from a variable or a widget's answer: a dial template, checked when the
+            # call gets there (an invalid one takes the widget's failed transition)
+            numbers = [b.text(n, w, "to") if "{{" in n else n for n in numbers]
+        elif not numbers or not all(re.fullmatch(r"\+[1-9][0-9]{1,14}", n) for n in numbers):
             placeholder(
                 b, w, reason=f"the number {to!r} is not fixed E.164 numbers, which a dial needs"
             )
@@ -605,6 +608,33 @@ def connect_call(b: Builder, w: Widget) -> None:
             Entry(w.name, "hangup is wired: after a caller hangs up the engine runs on_hangup")
         )
     b.add(w, "dial", spec)
+
+
+def enqueue_call(b: Builder, w: Widget) -> None:
+    """`enqueue-call` -> `enqueue`: the same queue; the engine serves the hold treatment."""
+    props = w.properties
+    name = str(props.get("queue_name") or props.get("queue") or "").strip()
+    if not name or "{{" in name:
+        placeholder(b, w, reason=f"the queue name {name!r} is not a fixed name")
+        return
+    spec: dict[str, Any] = {"queue": name}
+    outcomes: dict[str, str] = {}
+    for event, outcome in (("callComplete", "bridged"), ("failedToEnqueue", "full")):
+        if w.next(event):
+            outcomes[outcome] = b.target(w.next(event))
+    if w.next("callFailure"):
+        outcomes["failed"] = b.target(w.next("callFailure"))
+    if outcomes:
+        spec["on"] = outcomes
+    if props.get("wait_url"):
+        b.report.notes.append(
+            Entry(
+                w.name,
+                "wait_url (the hold TwiML) is not imported: the enqueue node serves its own hold "
+                "music and announcements",
+            )
+        )
+    b.add(w, "enqueue", spec)
 
 
 def record(b: Builder, w: Widget) -> None:
@@ -770,6 +800,7 @@ CONVERTERS = {
     "split-based-on": split,
     "set-variables": set_variables,
     "connect-call-to": connect_call,
+    "enqueue-call": enqueue_call,
     "record-voicemail": record,
     "send-message": send_message,
     "make-http-request": http_request,

@@ -28,7 +28,7 @@ def test_widgets_without_a_counterpart_are_listed_with_what_replaced_them() -> N
     assert [str(e) for e in report.unmapped] == [
         '  - "check_hours": run-function: no counterpart in the engine yet; a say node says so '
         "and continues at 'to_queue'",
-        '  - "to_queue": enqueue-call: no counterpart in the engine yet; a say node says so and '
+        '  - "to_queue": send-to-flex: no counterpart in the engine yet; a say node says so and '
         "ends the call (its failure transition is unwired)",
     ]
     assert [str(e) for e in report.todos] == [
