@@ -16,9 +16,9 @@ from ..node import End, Goto, Node, Outcome, Target, Transition, Wait
 from ..runtime.context import StepContext
 from ..runtime.events import Event, EventKind
 from ..schema import builtin_node_schema
+from .common import OTHER, outcome_targets
 
 OUTCOMES = ("bridged", "empty", "failed")
-OTHER = "other outcome"
 # DialCallStatus -> outcome (an empty queue waits until the <Dial> timeout: no-answer)
 STATUSES = {"completed": "bridged", "answered": "bridged", "no-answer": "empty"}
 
@@ -31,13 +31,7 @@ class DequeueNode(Node):
     waits = True
 
     def targets(self) -> list[Target]:
-        found = [
-            Target(("on", outcome), target, outcome)
-            for outcome, target in self.field("on", {}).items()
-        ]
-        if self.field("next"):
-            found.append(Target(("next",), self.spec["next"], OTHER))
-        return found
+        return outcome_targets(self)
 
     def transitions(self) -> list[Transition]:
         found = super().transitions()

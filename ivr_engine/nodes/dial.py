@@ -17,13 +17,12 @@ from ..node import End, FieldIssue, Goto, Node, Outcome, Target, Transition, Wai
 from ..runtime.context import StepContext
 from ..runtime.events import Event, EventKind
 from ..schema import builtin_node_schema
-from .common import E164
+from .common import E164, OTHER, outcome_targets
 
 log = logging.getLogger("ivr_engine.nodes.dial")
 
 DESTINATIONS = ("to", "sip", "client", "queue")
 OUTCOMES = ("completed", "answered", "busy", "no-answer", "failed", "canceled")
-OTHER = "other outcome"  # the transition label of `next`: any outcome not listed under `on`
 
 
 class DialNode(Node):
@@ -34,13 +33,7 @@ class DialNode(Node):
     waits = True
 
     def targets(self) -> list[Target]:
-        found = [
-            Target(("on", outcome), target, outcome)
-            for outcome, target in self.field("on", {}).items()
-        ]
-        if self.field("next"):
-            found.append(Target(("next",), self.spec["next"], OTHER))
-        return found
+        return outcome_targets(self)
 
     def transitions(self) -> list[Transition]:
         found = super().transitions()

@@ -24,6 +24,7 @@ from ..node import End, FieldIssue, Goto, Node, Outcome, Target, Transition, Wai
 from ..runtime.context import StepContext
 from ..runtime.events import Event, EventKind
 from ..schema import builtin_node_schema
+from .common import OTHER, outcome_targets
 
 # Twilio's own hold music (its default waitUrl plays this classical collection).
 DEFAULT_MUSIC = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
@@ -31,7 +32,6 @@ DEFAULT_OFFER = "To be called back instead of waiting, press {key}."
 DEFAULT_VARIABLE = "queue"
 ANNOUNCE_EVERY = 60
 OUTCOMES = ("bridged", "left", "timeout", "callback", "full", "failed")
-OTHER = "other outcome"
 HANGUP = "hangup"
 # QueueResult values (twilio-reference.md) -> the node's outcomes; anything else is "failed".
 RESULTS = {
@@ -58,13 +58,7 @@ class EnqueueNode(Node):
     waits = True
 
     def targets(self) -> list[Target]:
-        found = [
-            Target(("on", outcome), target, outcome)
-            for outcome, target in self.field("on", {}).items()
-        ]
-        if self.field("next"):
-            found.append(Target(("next",), self.spec["next"], OTHER))
-        return found
+        return outcome_targets(self)
 
     def transitions(self) -> list[Transition]:
         found = super().transitions()

@@ -22,6 +22,7 @@ from ..node import End, FieldIssue, Goto, Node, Outcome, Target, Transition, Wai
 from ..runtime.context import StepContext
 from ..runtime.events import Event, EventKind
 from ..schema import builtin_node_schema
+from .common import OTHER, outcome_targets
 from .prompting import NO_INPUT, ask
 
 # What a Verify client (`Services.verify`, e.g. `ivr_engine.verify.VerifyClient`) raises
@@ -43,7 +44,6 @@ class VerifyError(Exception):
 log = logging.getLogger("ivr_engine.nodes.verify")
 
 OUTCOMES = ("approved", "denied", "expired", "failed")
-OTHER = "other outcome"
 WRONG_CODE = "wrong code"
 DEFAULT_PROMPT = "Please enter the code we just sent you."
 DEFAULT_ATTEMPTS = 3
@@ -63,13 +63,7 @@ class VerifyNode(Node):
     waits = True
 
     def targets(self) -> list[Target]:
-        found = [
-            Target(("on", outcome), target, outcome)
-            for outcome, target in self.field("on", {}).items()
-        ]
-        if self.field("next"):
-            found.append(Target(("next",), self.spec["next"], OTHER))
-        return found
+        return outcome_targets(self)
 
     def transitions(self) -> list[Transition]:
         found = super().transitions()
