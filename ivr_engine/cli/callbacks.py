@@ -7,13 +7,11 @@ calls is the outbound-calls feature's job, so until then this list is for people
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import sys
-from pathlib import Path
 from typing import Any
 
 from ..callbacks import SELECT
+from .server_db import add_db_argument, server_database
 
 LIST_LIMIT = 50
 
@@ -24,9 +22,7 @@ def add_parser(sub: Any) -> None:
         help="list callers waiting for a call back (asked for in a queue)",
         description="List call-back requests made in enqueue nodes, oldest first.",
     )
-    parser.add_argument(
-        "--db", default=os.environ.get("IVR_DB", "ivr.sqlite3"), help="the server's SQLite file"
-    )
+    add_db_argument(parser)
     parser.add_argument("--queue", help="only requests made in this queue")
     parser.add_argument(
         "--all", action="store_true", help="every request, not only the pending ones"
@@ -36,12 +32,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: Any) -> int:
-    path = Path(args.db)
-    if not path.is_file():
-        print(
-            f"error: no database at {path}: pass --db or set IVR_DB to the server's database",
-            file=sys.stderr,
-        )
+    path = server_database(args)
+    if path is None:
         return 1
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
     db.row_factory = sqlite3.Row

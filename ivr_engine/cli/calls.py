@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from typing import Any
 from ..history.timeline import answer, hops, outcome
 from ..store.database import Database
 from ..store.history import CALL_STATUSES, CallRow, Timeline, list_calls, timeline
+from .server_db import add_db_argument, server_database
 
 LIST_LIMIT = 50
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -31,8 +31,7 @@ def add_parser(sub: Any) -> None:
         help="list recent and live calls, or show one call's path",
         description="Recent and live calls, newest first; `ivr calls show CALLSID` for one.",
     )
-    db = os.environ.get("IVR_DB", "ivr.sqlite3")
-    parser.add_argument("--db", default=db, help="the server's SQLite file (IVR_DB)")
+    add_db_argument(parser)
     parser.add_argument("--flow", help="only calls of this flow")
     parser.add_argument(
         "--since", type=since_time, help="only calls started since: 2h, 30m, 7d, or a date/time"
@@ -44,7 +43,7 @@ def add_parser(sub: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=False)
     show = actions.add_parser("show", help="one call's path: node, what was heard and answered")
     show.add_argument("call_sid", metavar="CALLSID")
-    show.add_argument("--db", default=argparse.SUPPRESS, help="the server's SQLite file (IVR_DB)")
+    add_db_argument(show, default=argparse.SUPPRESS)
     show.add_argument("--format", choices=("text", "json"), default=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
@@ -65,12 +64,8 @@ def since_time(text: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = Path(args.db)
-    if not path.is_file():
-        print(
-            f"error: no database at {path}: pass --db or set IVR_DB to the server's database",
-            file=sys.stderr,
-        )
+    path = server_database(args)
+    if path is None:
         return 1
     return asyncio.run(_run(args, path))
 

@@ -7,14 +7,13 @@ both work at once); a re-queued row is picked up by the server's worker at its n
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..messaging.addresses import bare_number
 from ..messaging.outbox import PENDING, RETRYABLE, STATUSES
+from .server_db import add_db_argument, server_database
 
 LIST_LIMIT = 50
 
@@ -25,25 +24,20 @@ def add_parser(sub: Any) -> None:
         help="list queued SMS/WhatsApp messages with their history, or retry one",
         description="List outbox messages, newest first, with every change of their state.",
     )
-    db = os.environ.get("IVR_DB", "ivr.sqlite3")
-    parser.add_argument("--db", default=db, help="the server's SQLite file (IVR_DB)")
+    add_db_argument(parser)
     parser.add_argument("--status", choices=STATUSES, help="only messages in this state")
     parser.add_argument("--to", help="only messages to this number (E.164, e.g. +15551234567)")
     parser.add_argument("--limit", type=int, default=LIST_LIMIT, help="at most this many")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=False)
     retry = actions.add_parser("retry", help="re-queue a dead-lettered, failed or unsent message")
     retry.add_argument("id", type=int, help="the message number shown by `ivr messages`")
-    retry.add_argument("--db", default=argparse.SUPPRESS, help="the server's SQLite file (IVR_DB)")
+    add_db_argument(retry, default=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    path = Path(args.db)
-    if not path.is_file():
-        print(
-            f"error: no database at {path}: pass --db or set IVR_DB to the server's database",
-            file=sys.stderr,
-        )
+    path = server_database(args)
+    if path is None:
         return 1
     db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5.0)
     db.row_factory = sqlite3.Row
