@@ -98,7 +98,10 @@ class CallService:
         self._handles: set[asyncio.TimerHandle] = set()
         self._timers: set[asyncio.Task[None]] = set()
 
-    async def incoming(self, flow_id: str, params: Mapping[str, str]) -> str:
+    async def incoming(
+        self, flow_id: str, params: Mapping[str, str], *, contact: Mapping[str, Any] | None = None
+    ) -> str:
+        """A call starts: the incoming-call webhook, or an outbound call answered (`contact`)."""
         call_sid = params["CallSid"]
         about_call(call_sid, flow_id)
         async with self.sessions.locked(call_sid):
@@ -114,7 +117,7 @@ class CallService:
                 )
                 return apology_twiml()
             began, options = time.perf_counter(), self._options()
-            result = await start_call(flow, params, **options)
+            result = await start_call(flow, params, contact=contact, **options)
             metrics.CALLS_STARTED.labels(flow.id).inc()
             return await self._commit(result, flow, None, None, options["now"], began)
 
@@ -359,6 +362,17 @@ class CallService:
             self._expect_recording(session.call_sid, since + self.recording_grace - now)
             found += 1
         return found
+
+    async def answered_by(self, call_sid: str, answered_by: str) -> None:
+        """Asynchronous answering-machine detection's verdict, seen as `call.answered_by`."""
+        async with self.sessions.locked(call_sid):
+            session = await self.sessions.load(call_sid)
+            if session is None:
+                return
+            call = {**session.call, "answered_by": answered_by}
+            await self.sessions.save(
+                session.evolve(call=call), (), [("amd", {"AnsweredBy": answered_by})]
+            )
 
     async def recording_status(self, params: Mapping[str, str]) -> None:
         await self._update_recording(params, "recording-status")

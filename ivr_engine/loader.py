@@ -135,7 +135,7 @@ class FlowLoader:
             on_error=data.get("on_error"),
             on_hangup=data.get("on_hangup"),
             description=data.get("description", ""),
-            settings={k: data[k] for k in ("sms_from", "whatsapp_from") if k in data},
+            settings={k: data[k] for k in ("sms_from", "whatsapp_from", "outbound") if k in data},
             texts=semantic.texts,
             expressions=semantic.expressions,
         )

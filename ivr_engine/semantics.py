@@ -29,6 +29,8 @@ from .templates import (
 )
 from .wording import SUGGEST_CUTOFF, choices, describe, quote, suggest
 
+CONTACT = "contact"  # an outbound call's contact fields, declared under `outbound: contact:`
+
 # Templates in a node's `secret_fields` may read server environment variables under this name.
 SECRETS_NAME = "env"
 
@@ -41,6 +43,7 @@ _BUILTIN_MEANING = {
     "call": "call data (call.from, call.to...)",
     "now": "current time",
     "language": "current language",
+    "contact": "contact fields of an outbound call (contact.name...)",
 }
 
 
@@ -73,6 +76,7 @@ class SemanticChecker:
 
     def run(self) -> list[Problem]:
         self._top_level()
+        self._outbound()
         known = self._known_variables()
         for node in self.nodes.values():
             if node.id in self.broken:
@@ -118,6 +122,56 @@ class SemanticChecker:
                 '"America/New_York" or "Europe/London"',
             )
 
+    def _outbound_spec(self) -> dict[str, Any] | None:
+        spec = self.data.get("outbound")
+        return spec if isinstance(spec, dict) else None
+
+    def _outbound(self) -> None:
+        """The machine node exists, and is only set where a machine can be detected."""
+        spec = self._outbound_spec()
+        if spec is None:
+            return
+        machine = spec.get("machine")
+        if isinstance(machine, str) and machine not in self.nodes:
+            self.report(
+                ("outbound", "machine"),
+                f'"outbound", "machine": a machine goes to {quote(machine)}, which is not a node '
+                f"in this flow{suggest(machine, self.nodes)}",
+            )
+        elif isinstance(machine, str) and spec.get("amd", "off") == "off":
+            self.report(
+                ("outbound", "machine"),
+                f'"outbound", "machine": {quote(machine)} is never used while "amd" is "off": '
+                "set amd: detect_message_end (or detect) so Twilio tells a machine from a person",
+            )
+        elif isinstance(machine, str) and spec.get("async_amd"):
+            self.report(
+                ("outbound", "machine"),
+                f'"outbound", "machine": {quote(machine)} is never used with "async_amd": true '
+                "(the flow starts before Twilio knows who answered): branch on "
+                "call.answered_by instead, or turn async_amd off",
+                warning=True,
+            )
+
+    def _contact_fields(self, full: tuple[Any, ...], where: str, names: frozenset[str]) -> None:
+        """`contact.x` must be a field the flow declares under `outbound: contact:`."""
+        spec = self._outbound_spec() or {}
+        declared = [str(n) for n in spec.get("contact") or [] if isinstance(n, str)]
+        for name in sorted(names - set(declared)):
+            if declared:
+                self.report(
+                    full,
+                    f"{where}: {quote('contact.' + name)} is not a contact field of this flow"
+                    f"{suggest('contact.' + name, ['contact.' + f for f in declared])}; "
+                    f"declared under outbound.contact are {choices('contact.' + f for f in declared)}",
+                )
+            else:
+                self.report(
+                    full,
+                    f"{where}: reads {quote('contact.' + name)}, but the flow declares no contact "
+                    f"fields: add it under `outbound:` as `contact: [{name}]`",
+                )
+
     def _reserved_names(self) -> None:
         """A variable called `call`, `now` or `language` would be hidden by the engine's own."""
         vars_ = self.data.get("vars")
@@ -140,6 +194,8 @@ class SemanticChecker:
 
     def _known_variables(self) -> set[str]:
         known = set(BUILTIN_NAMES) | set(environment().globals)
+        if self._outbound_spec() is None:
+            known.discard(CONTACT)  # only an outbound flow has contacts (and no suggesting it)
         declared_vars = self.data.get("vars")
         declared = set(declared_vars) if isinstance(declared_vars, dict) else set()
         if SECRETS_NAME in declared:
@@ -279,7 +335,8 @@ class SemanticChecker:
                 f"the call{suggest('call.' + name, ['call.' + f for f in fields])}; "
                 f"known are {choices('call.' + f for f in fields)}",
             )
-        for name in sorted(compiled.variables - known):
+        self._contact_fields(full, where, compiled.contact_fields)
+        for name in sorted(compiled.variables - known - {CONTACT}):
             self.report(
                 full,
                 f"{where}: uses the variable {quote(name)}, which nothing sets{suggest(name, known)}; "
@@ -315,7 +372,12 @@ class SemanticChecker:
         }
         roots = [
             r
-            for r in (self.data.get("start"), self.data.get("on_error"), self.data.get("on_hangup"))
+            for r in (
+                self.data.get("start"),
+                self.data.get("on_error"),
+                self.data.get("on_hangup"),
+                (self._outbound_spec() or {}).get("machine"),
+            )
             if isinstance(r, str)
         ]
         seen: set[str] = set()

@@ -22,7 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from .wording import quote, suggest
 
 # Names every template may use besides flow variables.
-BUILTIN_NAMES = frozenset({"call", "now", "language"})
+BUILTIN_NAMES = frozenset({"call", "now", "language", "contact"})
 
 # Twilio parameters that become `call.*` in templates (`call.from_city`, ...).
 CALL_FIELDS = {
@@ -43,6 +43,8 @@ CALL_FIELDS = {
     "ToCountry": "to_country",
     "CallStatus": "status",  # the latest one: "completed", "busy"... once the call has ended
     "CallDuration": "duration",  # seconds, known once the call has ended (0 before)
+    # Outbound calls with answering-machine detection: human, machine_start, fax, unknown...
+    "AnsweredBy": "answered_by",
 }
 
 
@@ -147,6 +149,7 @@ class CompiledText:
     by_language: Mapping[str, str]
     variables: frozenset[str]
     call_fields: frozenset[str] = frozenset()
+    contact_fields: frozenset[str] = frozenset()
 
     def source(self, language: str) -> str:
         found = self.by_language.get(language) or self.by_language.get("*")
@@ -184,27 +187,28 @@ class CompiledText:
             {str(lang): part.source("*") for lang, part in parts.items()},
             frozenset().union(*(part.variables for part in parts.values())),
             frozenset().union(*(part.call_fields for part in parts.values())),
+            frozenset().union(*(part.contact_fields for part in parts.values())),
         )
 
 
 @lru_cache(maxsize=8192)
-def check_template(source: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Parse a template; return the names it reads and the `call.*` fields it reads.
+def check_template(source: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Parse a template; return the names it reads, and the `call.*` and `contact.*` fields.
 
     Raises `TemplateSyntaxProblem` when it does not compile. Only parses: generating the
     template's Python code waits until it is first rendered (or `warm()`). Remembered per
     text, since flows repeat texts and a reloaded flow keeps most of them.
     """
     if "{" not in source:
-        return frozenset(), frozenset()
+        return frozenset(), frozenset(), frozenset()
     try:
         return _inspect(environment().parse(source))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateSyntaxProblem(_explain(exc, source, "template")) from None
 
 
-def _inspect(ast: nodes.Node) -> tuple[frozenset[str], frozenset[str]]:
-    """The names a parsed template reads from outside, and the `call.*` fields it reads.
+def _inspect(ast: nodes.Node) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The names a parsed template reads from outside, and the `call.*` and `contact.*` fields.
 
     Answers what `jinja2.meta.find_undeclared_variables` would for flow texts without
     generating code (most of the load time of a large flow): every name loaded, less those
@@ -214,7 +218,7 @@ def _inspect(ast: nodes.Node) -> tuple[frozenset[str], frozenset[str]]:
     env = environment()
     loaded: set[str] = set()
     own: set[str] = set()
-    fields: set[str] = set()
+    fields: dict[str, set[str]] = {"call": set(), "contact": set()}
     for node in (ast, *ast.find_all(nodes.Node)):
         if isinstance(node, nodes.Name):
             (loaded if node.ctx == "load" else own).add(node.name)
@@ -227,12 +231,12 @@ def _inspect(ast: nodes.Node) -> tuple[frozenset[str], frozenset[str]]:
         if (
             isinstance(node, nodes.Getattr | nodes.Getitem)
             and isinstance(node.node, nodes.Name)
-            and node.node.name == "call"
+            and node.node.name in fields
         ):
             key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
             if isinstance(key, str):
-                fields.add(key)
-    return frozenset(loaded - own), frozenset(fields)
+                fields[node.node.name].add(key)
+    return frozenset(loaded - own), frozenset(fields["call"]), frozenset(fields["contact"])
 
 
 def compile_text(value: Any) -> CompiledText:
@@ -243,11 +247,15 @@ def compile_text(value: Any) -> CompiledText:
         sources = {"*": "" if value is None else str(value)}
     names: set[str] = set()
     call_fields: set[str] = set()
+    contact_fields: set[str] = set()
     for text in sources.values():
-        read, fields = check_template(text)
+        read, fields, contact = check_template(text)
         names |= read
         call_fields |= fields
-    return CompiledText(sources, frozenset(names), frozenset(call_fields))
+        contact_fields |= contact
+    return CompiledText(
+        sources, frozenset(names), frozenset(call_fields), frozenset(contact_fields)
+    )
 
 
 @dataclass(frozen=True)
@@ -257,6 +265,7 @@ class CompiledExpression:
     source: str
     variables: frozenset[str]
     call_fields: frozenset[str] = frozenset()
+    contact_fields: frozenset[str] = frozenset()
 
     @property
     def function(self) -> Any:
@@ -283,10 +292,10 @@ def compile_expression(source: str) -> CompiledExpression:
         expression = parser.parse_expression()
         if not parser.stream.eos:
             raise jinja2.TemplateSyntaxError("chunk after expression", parser.stream.current.lineno)
-        names, fields = _inspect(expression)
+        names, fields, contact = _inspect(expression)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateSyntaxProblem(_explain(_clearer(exc, source), source, "condition")) from None
-    return CompiledExpression(source, names, fields)
+    return CompiledExpression(source, names, fields, contact)
 
 
 def _clearer(exc: jinja2.TemplateSyntaxError, source: str) -> jinja2.TemplateSyntaxError:

@@ -13,7 +13,7 @@ with an `EmulatorError` that says what Twilio would have done.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -77,6 +77,8 @@ class EmulatedCall:
         hear: Callable[[str], None] | None = None,
         on_exchange: Callable[[Exchange], None] | None = None,
         max_requests: int = MAX_REQUESTS,
+        direction: str = "inbound",
+        extra: Mapping[str, str] | None = None,
     ) -> None:
         self.transport = transport
         self.url = url
@@ -89,8 +91,9 @@ class EmulatedCall:
             "From": from_number,
             "To": to_number,
             "CallStatus": "ringing",
-            "Direction": "inbound",
+            "Direction": direction,
             "ApiVersion": API_VERSION,
+            **(extra or {}),
         }
         self.status_callback = urljoin(url, status_callback) if status_callback else None
         self.heard: list[str] = []

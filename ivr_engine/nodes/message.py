@@ -9,6 +9,7 @@ Sender, address checks, consent and the WhatsApp window are the outbox's busines
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..node import FieldIssue, Node, Outcome
 from ..runtime.context import StepContext
@@ -60,7 +61,7 @@ class MessageNode(Node):
                 node_id=self.id,
                 call_sid=str(ctx.call.get("sid", "")),
                 channel=channel,
-                to=ctx.render("to") or str(ctx.call.get("from", "")),
+                to=ctx.render("to") or _other_party(ctx.call),
                 sender=ctx.render("from") or ctx.flow.settings.get(f"{channel}_from"),
                 body=ctx.render("body"),
                 media_url=ctx.render("media_url"),
@@ -72,3 +73,9 @@ class MessageNode(Node):
             )
         )
         return continue_or_hang_up(self, ctx)
+
+
+def _other_party(call: Any) -> str:
+    """The person on the line: the caller, or the called number of a call we placed."""
+    outbound = str(call.get("direction", "")).startswith("outbound")
+    return str(call.get("to" if outbound else "from", ""))

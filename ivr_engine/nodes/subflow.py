@@ -56,7 +56,7 @@ class SubflowNode(Node):
         for name, value in self.field("return", {}).items():
             if not isinstance(value, str):
                 continue
-            names, _ = check_template(value)
+            names, _, _ = check_template(value)
             for unknown in sorted(names - known - BUILTIN_NAMES):
                 yield FieldIssue(
                     ("return", name),

@@ -37,8 +37,10 @@ class StepContext:
         url_prefix: str,
         services: Services | None = None,
         stack: list[dict[str, Any]] | None = None,
+        contact: Mapping[str, Any] | None = None,
     ) -> None:
         self.flow = flow
+        self.contact: Mapping[str, Any] = contact or {}
         self.call: Mapping[str, Any] = call
         self.vars = variables
         self.attempts = attempts
@@ -61,8 +63,15 @@ class StepContext:
     # ---- data ----------------------------------------------------------------------
 
     def scope(self) -> dict[str, Any]:
-        """Names a template or condition can read: the flow's variables, `call`, `now`, `language`."""
-        return {**self.vars, "call": self.call, "now": self.local_now(), "language": self.language}
+        """Names a template or condition can read: the flow's variables, `call`, `now`,
+        `language` and `contact` (an outbound call's contact fields)."""
+        return {
+            **self.vars,
+            "call": self.call,
+            "now": self.local_now(),
+            "language": self.language,
+            "contact": self.contact,
+        }
 
     def local_now(self, timezone: str | None = None) -> datetime:
         return self.now.astimezone(ZoneInfo(timezone or self.flow.timezone))

@@ -63,6 +63,7 @@ class Session:
     # Recording / transcription callbacks that came before the variable they update: by
     # RecordingSid, merged once the <Record> action fills the variable.
     recording_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contact: dict[str, Any] = field(default_factory=dict)  # an outbound call's contact fields
 
     def evolve(self, **changes: Any) -> Session:
         """A copy with `changes`; every step makes one, so it skips `dataclasses.replace`'s

@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import StepError
 from ..model import Flow
 from ..node import End, Goto, Node, Outcome, Return, RunSubflow, SubflowResult, Wait
+from ..outbound.settings import start_node
 from .context import StepContext
 from .effects import OutboundMessage
 from .events import Event, EventKind
@@ -79,7 +80,9 @@ class StepResult:
     failed_node: str | None = None  # the node whose failure `error` reports
 
 
-def new_session(flow: Flow, params: Mapping[str, str]) -> Session:
+def new_session(
+    flow: Flow, params: Mapping[str, str], contact: Mapping[str, Any] | None = None
+) -> Session:
     return Session(
         call_sid=params.get("CallSid", ""),
         flow_id=flow.id,
@@ -88,6 +91,7 @@ def new_session(flow: Flow, params: Mapping[str, str]) -> Session:
         vars=dict(flow.vars),
         language=flow.language,
         voice=flow.voice,
+        contact=dict(contact or {}),
     )
 
 
@@ -119,11 +123,18 @@ async def start_call(
     now: datetime | None = None,
     url_prefix: str = "",
     services: Services | None = None,
+    contact: Mapping[str, Any] | None = None,
 ) -> StepResult:
-    """The incoming-call webhook: a new session, run from the flow's start node."""
-    session = new_session(flow, params)
+    """The incoming-call webhook: a new session, run from the flow's start node.
+
+    An outbound call brings its `contact` fields, and starts at the flow's machine node
+    when Twilio's answering-machine detection says a machine answered.
+    """
+    session = new_session(flow, params, contact)
     run = _Step(flow, now, url_prefix, services or Services())
-    return await _run(run, flow, session, None, lambda ctx: Goto(flow.start, via="start"))
+    first = start_node(flow, params.get("AnsweredBy", ""))
+    via = "start" if first == flow.start else "machine"
+    return await _run(run, flow, session, None, lambda ctx: Goto(first, via=via))
 
 
 async def step(
@@ -426,6 +437,7 @@ def _context(
         url_prefix=run.url_prefix,
         services=run.services,
         stack=list(session.stack if stack is None else stack),
+        contact=session.contact,
     )
 
 

@@ -125,6 +125,7 @@ class Database:
     # One process owns the file, so call locks and the session cache may live in its memory
     # (the PostgreSQL backend is shared by several processes, and says so).
     shared = False
+    dialect = "sqlite"
 
     def __init__(
         self,

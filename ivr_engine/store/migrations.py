@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from . import callbacks_schema, history_schema
+from . import callbacks_schema, campaigns_schema, history_schema
 from .schema import POSTGRES_SCHEMA, sqlite_schema
 
 
@@ -42,6 +42,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "queue call-back requests",
         callbacks_schema.CALLBACKS_DDL_SQLITE,
         callbacks_schema.CALLBACKS_DDL_POSTGRES,
+    ),
+    Migration(
+        4,
+        "outbound calls and campaigns",
+        campaigns_schema.SQLITE,
+        campaigns_schema.POSTGRES,
     ),
 )
 LATEST = MIGRATIONS[-1].version

@@ -44,6 +44,7 @@ _UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.
 
 class PostgresDatabase:
     shared = True  # several processes: no call state may live in one process's memory
+    dialect = "postgresql"  # for the few statements that differ (see campaigns_schema)
 
     def __init__(
         self, pool: asyncpg.Pool, target: DatabaseTarget, *, timeout: float = TIMEOUT

@@ -215,6 +215,9 @@ def call_for(flow: Flow, case: Case) -> Call:
         options["caller"] = case.caller
     if case.called:
         options["called"] = case.called
+    if case.contact is not None or case.answered_by is not None:
+        options["contact"] = case.contact or {}
+        options["answered_by"] = case.answered_by
     return Call(flow, at=moment, **options)
 
 

@@ -44,6 +44,7 @@ from ..model import Flow
 from ..node import Node
 from ..nodes.dial import OUTCOMES as DIAL_OUTCOMES
 from ..nodes.prompting import KEYS
+from ..outbound.settings import OutboundSettings
 from ..project import project_registry
 from ..runtime import (
     Event,
@@ -201,8 +202,13 @@ class Call:
         variables: Mapping[str, Any] | None = None,
         fail_at: Sequence[str] = (),
         services: Services | None = None,
+        contact: Mapping[str, Any] | None = None,
+        answered_by: str | None = None,
     ) -> None:
+        """`contact` (or `answered_by`) makes it a call the flow placed: from the flow's
+        caller ID to `called`, answered as `answered_by` says (a person when not given)."""
         self.flow = flow
+        self.contact = contact
         self.services = services or local_services(flow)
         self.running = prepare(flow, variables, fail_at)
         self.at = at
@@ -215,6 +221,12 @@ class Call:
             "Direction": "inbound",
             "ApiVersion": "2010-04-01",
         }
+        if contact is not None or answered_by is not None:
+            caller_id = OutboundSettings.of(flow).caller_id or DEFAULT_CALLED
+            self.params.update(
+                {"From": caller_id, "To": called, "Direction": "outbound-api"},
+                AnsweredBy=answered_by or "human",
+            )
         self.session: Session | None = None
         self.turns: list[Turn] = []
         self.messages: list[OutboundMessage] = []
@@ -256,7 +268,9 @@ class Call:
     # ---- driving --------------------------------------------------------------------
 
     async def start(self) -> Turn:
-        result = await start_call(self.running, self.params, now=self.at, services=self.services)
+        result = await start_call(
+            self.running, self.params, now=self.at, services=self.services, contact=self.contact
+        )
         return await self._settle(None, result, ())
 
     async def act(self, action: Action) -> Turn:

@@ -52,9 +52,20 @@ STEP_EXPECTATIONS = (
 )
 # Checked after the last step (the caller hangs up first if the call still runs).
 CASE_EXPECTATIONS = ("expect_path", "expect_vars", "expect_messages", "expect_end")
-SETTINGS = ("from", "to", "at", "vars")  # per case, or for every case at the top of the file
+# per case, or for every case at the top of the file; `contact` or `answered_by` make the
+# case an outbound call (placed by us to `to`, answered by a person or a machine)
+SETTINGS = ("from", "to", "at", "vars", "contact", "answered_by")
 CASE_FIELDS = ("name", *SETTINGS, "fail_at", "steps", *CASE_EXPECTATIONS)
 FILE_FIELDS = ("flow", *SETTINGS, "cases")
+ANSWERED_BY = (
+    "human",
+    "machine_start",
+    "machine_end_beep",
+    "machine_end_silence",
+    "machine_end_other",
+    "fax",
+    "unknown",
+)
 DEFAULT_AT = "2026-03-02 12:00"  # a Monday noon, so tests never depend on today's date
 AT_FORMAT = 'write "YYYY-MM-DD HH:MM", e.g. "2026-03-02 10:00"'
 
@@ -95,6 +106,8 @@ class Case:
     fail_at: tuple[str, ...]
     steps: tuple[Step, ...]
     expectations: tuple[Step, ...]  # case-level expect_*, numbered after the steps
+    contact: Mapping[str, Any] | None = None  # set: an outbound call with these contact fields
+    answered_by: str | None = None  # Twilio's AnsweredBy for an outbound call
 
 
 @dataclass(frozen=True)
@@ -274,6 +287,8 @@ class _Reader:
             self._fail_at(path, raw.get("fail_at"), where),
             steps,
             expectations,
+            settings.get("contact"),
+            settings.get("answered_by"),
         )
 
     def _settings(self, path: tuple[Any, ...], raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -298,6 +313,26 @@ class _Reader:
                 self.report(
                     (*path, "at"),
                     f'{where}"at": {quote(value)} is not a date and time: {AT_FORMAT}',
+                )
+        if "contact" in raw:
+            value = raw["contact"]
+            if isinstance(value, dict):
+                found["contact"] = dict(value)
+            else:
+                self.report(
+                    (*path, "contact"),
+                    f'{where}"contact" must be a map of contact field: value, e.g. '
+                    'contact: {name: "Ada"}',
+                )
+        if "answered_by" in raw:
+            value = raw["answered_by"]
+            if value in ANSWERED_BY:
+                found["answered_by"] = value
+            else:
+                self.report(
+                    (*path, "answered_by"),
+                    f'{where}"answered_by": {quote(value)} is not one of Twilio\'s answers: '
+                    f"{', '.join(ANSWERED_BY)}",
                 )
         if "vars" in raw:
             value = raw["vars"]

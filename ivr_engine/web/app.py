@@ -21,6 +21,9 @@ from starlette.routing import Mount, Route
 
 from ..callbacks import CallbackStore
 from ..calls import CallService
+from ..campaigns.runner import CampaignRunner
+from ..campaigns.service import Campaigns
+from ..campaigns.store import OutboundStore
 from ..flows import FlowRepository
 from ..history import context as log_context
 from ..history.log import Secrets, env_secrets
@@ -36,6 +39,8 @@ from ..messaging import (
     TwilioSender,
     WindowStore,
 )
+from ..outbound.dialer import TwilioDialer
+from ..outbound.service import OutboundCalls
 from ..project import project_registry
 from ..registry import Registry
 from ..runtime.services import Services, flow_environment
@@ -44,6 +49,8 @@ from ..store.target import open_database
 from ..verify import VerifyClient
 from .messaging_webhooks import messaging_webhooks
 from .metrics import metrics_endpoint
+from .api import api_routes
+from .outbound_webhooks import outbound_webhooks
 from .settings import Settings
 from .voice_webhooks import routes, voice_webhooks
 from .webhooks import TwilioWebhooks
@@ -98,6 +105,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         await calls.resume_pending()
         app.state.inbound = InboundHandler(database, consent, window)
         app.state.message_status = StatusStore(database, consent)
+        app.state.settings = settings
         sender, worker = await _start_worker(settings, outbox, consent, window)
 
         def refresh_secrets(changed: list[str]) -> None:
@@ -106,6 +114,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             app.state.secrets = app.state.calls.secrets = fresh
             log_context.use_secrets(fresh)
 
+        dialer, runner = await _start_outbound(app, settings, flows, database)
         watcher = asyncio.create_task(
             flows.watch(settings.reload_interval, refresh_secrets), name="ivr-flow-watcher"
         )
@@ -121,6 +130,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await calls.close()
+            await runner.stop()
+            if dialer is not None:
+                await dialer.close()
             if worker is not None:
                 await worker.stop()
             if sender is not None:
@@ -131,10 +143,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await database.close()
 
     app = Starlette(
-        routes=[*routes, Route("/metrics", metrics_endpoint, methods=["GET"])],
+        routes=[*routes, *api_routes, Route("/metrics", metrics_endpoint, methods=["GET"])],
         middleware=[
             Middleware(
-                TwilioWebhooks, settings=settings, webhooks=[*voice_webhooks, *messaging_webhooks]
+                TwilioWebhooks,
+                settings=settings,
+                webhooks=[*voice_webhooks, *messaging_webhooks, *outbound_webhooks],
             )
         ],
         lifespan=lifespan,
@@ -191,3 +205,33 @@ async def _start_worker(
     )
     await worker.start()
     return sender, worker
+
+
+async def _start_outbound(
+    app: Starlette, settings: Settings, flows: FlowRepository, database: Database
+) -> tuple[TwilioDialer | None, CampaignRunner]:
+    """Outbound calls and the campaign runner; calls are refused (503) without credentials."""
+    account_sid = settings.messaging.account_sid
+    dialer = None
+    if account_sid and settings.auth_token:
+        dialer = TwilioDialer.open(
+            account_sid,
+            settings.auth_token,
+            settings.messaging.api_url,
+            settings.outbound.request_timeout,
+        )
+    store = OutboundStore(database)
+    outbound = OutboundCalls(
+        flows,
+        store,
+        app.state.calls,
+        settings.outbound,
+        dialer=dialer,
+        public_url=settings.public_url,
+    )
+    runner = CampaignRunner(store, outbound, settings.outbound)
+    app.state.outbound = outbound
+    app.state.campaigns = Campaigns(store, outbound, runner)
+    if dialer is not None and settings.public_url:
+        await runner.start()
+    return dialer, runner

@@ -11,6 +11,7 @@ from ..messaging.settings import MessagingSettings
 from ..runtime.services import ANSWER_BUDGET
 from ..store.database import DEFAULT_SYNCHRONOUS, check_synchronous
 from ..store.target import BadDatabaseUrl, DatabaseTarget, parse_target
+from ..outbound.config import OutboundConfig
 
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 # A webhook's body arrives in milliseconds; one still missing after this is cut off or held
@@ -38,6 +39,7 @@ class Settings:
     retention_interval: float = 3600.0  # seconds between two prunings
     dashboard_password: str | None = field(default=None, repr=False)  # /dashboard off without
     metrics_token: str | None = field(default=None, repr=False)  # bearer token for /metrics
+    outbound: OutboundConfig = field(default_factory=OutboundConfig)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -55,6 +57,7 @@ class Settings:
             "retention_interval": _number(env, "IVR_RETENTION_INTERVAL", 3600.0),
             "dashboard_password": env.get("IVR_DASHBOARD_PASSWORD") or None,
             "metrics_token": env.get("IVR_METRICS_TOKEN") or None,
+            "outbound": OutboundConfig.from_env(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("public_url"), str):

@@ -1,6 +1,8 @@
-"""A small stateful fake of Twilio's Messages API, served over real HTTP on 127.0.0.1.
+"""A small stateful fake of Twilio's Messages and Calls APIs, served over real HTTP on 127.0.0.1.
 
-It keeps what Twilio keeps (accepted messages, listable by recipient, newest first), checks
+It keeps what Twilio keeps (accepted messages and created calls, each with the time it was
+created, listable by recipient, newest first; `on_call` hears of each call so a test can
+play it back into the server as the phone network would), checks
 what Twilio checks first (Basic auth, a recipient, a sender, something to send, E.164), and
 can be told to misbehave the ways Twilio and networks do: answer errors, hold a request, drop
 the connection after accepting a message, or be down altogether.
@@ -25,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 ACCOUNT_SID = "AC" + "1" * 32
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Messages\.json$")
+CALLS_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Calls\.json$")
 E164 = re.compile(r"^(whatsapp:)?\+[1-9][0-9]{1,14}$")
 
 
@@ -75,6 +78,51 @@ class Message:
 
 
 @dataclass
+class PlacedCall:
+    """A call Twilio accepted: what was asked (form fields) and when (epoch s)."""
+
+    sid: str
+    params: dict[str, list[str]]
+    created: float
+
+    def first(self, name: str) -> str | None:
+        values = self.params.get(name)
+        return values[0] if values else None
+
+    def resource(self, account_sid: str) -> dict[str, Any]:
+        stamp = formatdate(self.created, usegmt=True)
+        return {
+            "sid": self.sid,
+            "account_sid": account_sid,
+            "to": self.first("To"),
+            "to_formatted": self.first("To"),
+            "from": self.first("From"),
+            "from_formatted": self.first("From"),
+            "status": "queued",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "date_created": stamp,
+            "date_updated": stamp,
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "price": None,
+            "price_unit": "USD",
+            "answered_by": None,
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "forwarded_from": None,
+            "caller_name": None,
+            "group_sid": None,
+            "queue_time": "0",
+            "trunk_sid": None,
+            "annotation": None,
+            "uri": f"/2010-04-01/Accounts/{account_sid}/Calls/{self.sid}.json",
+            "subresource_uris": {},
+        }
+
+
+@dataclass
 class FakeTwilio:
     auth_token: str
     account_sid: str = ACCOUNT_SID
@@ -82,6 +130,9 @@ class FakeTwilio:
     messages: list[Message] = field(default_factory=list)
     attempts: list[dict[str, list[str]]] = field(default_factory=list)  # every create request
     lookups: int = 0
+    calls: list[PlacedCall] = field(default_factory=list)  # every call created, in order
+    call_attempts: list[tuple[float, dict[str, list[str]]]] = field(default_factory=list)
+    on_call: Callable[[PlacedCall], None] | None = None  # told of each call it creates
     script: deque[Reply] = field(default_factory=deque)
     refuse: dict[str, Reply] = field(default_factory=dict)  # recipient -> reply, every time
     keep_alive: bool = False  # HTTP/1.1 connection reuse; off by default so `stop` is "down"
@@ -93,6 +144,7 @@ class FakeTwilio:
         self.holding = 0  # requests accepted and held right now
         self._server: ThreadingHTTPServer | None = None
         self._sids = itertools.count(1)
+        self._call_sids = itertools.count(1)
 
     # ---- control ------------------------------------------------------------------------
 
@@ -162,6 +214,55 @@ class FakeTwilio:
                 return 0, None, False
             return 201, message.resource(self.account_sid), not self.released.is_set()
 
+    def create_call(self, params: dict[str, list[str]]) -> tuple[int, dict[str, Any] | None, bool]:
+        """Like `create`, for `Calls.json`: the call is recorded with its time, then announced."""
+        with self.lock:
+            self.call_attempts.append((time.time(), params))
+            to = (params.get("To") or [""])[0]
+            reply = self.refuse.get(to) or (self.script.popleft() if self.script else None)
+            if reply is not None and not reply.drop:
+                return reply.status, _error(reply), False
+            problem = _call_problem(params)
+            if problem is not None:
+                return 400, _error(problem), False
+            call = PlacedCall(f"CA{next(self._call_sids):032x}", params, time.time())
+            self.calls.append(call)
+            held = not self.released.is_set()
+        if self.on_call is not None:
+            self.on_call(call)
+        if reply is not None and reply.drop:
+            return 0, None, False
+        return 201, call.resource(self.account_sid), held
+
+    def calls_to(self, to: str) -> list[PlacedCall]:
+        with self.lock:
+            return [c for c in self.calls if c.first("To") == to]
+
+    def list_calls(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        to = (query.get("To") or [None])[0]
+        from_ = (query.get("From") or [None])[0]
+        size = int((query.get("PageSize") or ["50"])[0])
+        with self.lock:
+            self.lookups += 1
+            found = [
+                c
+                for c in reversed(self.calls)
+                if (to is None or c.first("To") == to)
+                and (from_ is None or c.first("From") == from_)
+            ]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Calls.json"
+        return {
+            "calls": [c.resource(self.account_sid) for c in found[:size]],
+            "first_page_uri": f"{uri}?PageSize={size}&Page=0",
+            "next_page_uri": None,
+            "previous_page_uri": None,
+            "page": 0,
+            "page_size": size,
+            "start": 0,
+            "end": max(0, min(size, len(found)) - 1),
+            "uri": uri,
+        }
+
     def list(self, query: dict[str, list[str]]) -> dict[str, Any]:
         to = (query.get("To") or [None])[0]
         size = int((query.get("PageSize") or ["50"])[0])
@@ -199,6 +300,19 @@ def _problem(params: dict[str, list[str]]) -> Reply | None:
     return None
 
 
+def _call_problem(params: dict[str, list[str]]) -> Reply | None:
+    first: Callable[[str], str] = lambda name: (params.get(name) or [""])[0]  # noqa: E731
+    if not first("To"):
+        return Reply(400, 21201, "No 'To' number is specified")
+    if not E164.match(first("To")):
+        return Reply(400, 21211, f"The 'To' number {first('To')} is not a valid phone number.")
+    if not first("From"):
+        return Reply(400, 21213, "No 'From' number is specified")
+    if not (first("Url") or first("Twiml") or first("ApplicationSid")):
+        return Reply(400, 21205, "Url parameter is required.")
+    return None
+
+
 def _error(reply: Reply) -> dict[str, Any]:
     return {
         "code": reply.code,
@@ -224,7 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _route(self) -> re.Match[str] | None:
-        match = MESSAGES_PATH.match(urlsplit(self.path).path)
+        path = urlsplit(self.path).path
+        match = MESSAGES_PATH.match(path) or CALLS_PATH.match(path)
         if match is None:
             self._send(404, {"code": 20404, "message": "not found", "status": 404})
             return None
@@ -233,16 +348,22 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return match
 
+    def _calls(self) -> bool:
+        return urlsplit(self.path).path.endswith("/Calls.json")
+
     def do_GET(self) -> None:
         if self._route() is not None:
-            self._send(200, self.twilio.list(parse_qs(urlsplit(self.path).query)))
+            query = parse_qs(urlsplit(self.path).query)
+            listing = self.twilio.list_calls if self._calls() else self.twilio.list
+            self._send(200, listing(query))
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode()
         if self._route() is None:
             return
-        status, data, held = self.twilio.create(parse_qs(raw, keep_blank_values=True))
+        create = self.twilio.create_call if self._calls() else self.twilio.create
+        status, data, held = create(parse_qs(raw, keep_blank_values=True))
         if held:
             with self.twilio.lock:
                 self.twilio.holding += 1
