@@ -49,7 +49,7 @@ from .window import Window
 
 log = logging.getLogger("ivr_engine.campaigns")
 
-SETTLE_AFTER = 5.0  # seconds past the request timeout before a `placing` attempt is settled
+SETTLE_AFTER = 1.0  # seconds past the request timeout before a `placing` attempt is settled
 
 
 @dataclass(frozen=True)
