@@ -69,7 +69,7 @@ class Served:
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_until(lambda: _up(self.url), "the server answers /healthz", timeout=30)
+            wait_until(lambda: _up(self.url), "the server answers /healthz", timeout=90)
             yield process
         finally:
             if process.poll() is None:

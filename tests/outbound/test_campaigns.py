@@ -55,6 +55,7 @@ def report(served: Served, name: str) -> dict[str, dict[str, str]]:
 
 def campaign_status(served: Served, name: str) -> str:
     """The campaign's status word, from the API (cheaper to poll than the CLI)."""
+    time.sleep(0.2)  # polled by wait_until: a few looks a second are plenty
     request = urllib.request.Request(
         f"{served.url}/api/campaigns/{name}", headers={"Authorization": f"Bearer {API_TOKEN}"}
     )
