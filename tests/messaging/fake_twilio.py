@@ -384,10 +384,13 @@ def main() -> None:
     fake = FakeTwilio(sys.argv[1], keep_alive=True).start()
     print(fake.port, flush=True)
     try:
-        for line in sys.stdin:  # "count" prints how many messages were accepted
+        for line in sys.stdin:  # "count": messages accepted; "calls": calls created
             if line.strip() == "count":
                 with fake.lock:
                     print(len(fake.messages), flush=True)
+            elif line.strip() == "calls":  # how many calls were created
+                with fake.lock:
+                    print(len(fake.calls), flush=True)
     finally:
         fake.stop()
 
