@@ -42,6 +42,7 @@ def test_the_shipped_flow_tests_pass(ivr) -> None:
         "flows/tests/assistant.yaml (flow assistant)",
         "flows/tests/bilingual.yaml (flow bilingual)",
         "flows/tests/hours.yaml (flow hours)",
+        "flows/tests/reminder.yaml (flow reminder)",
         "flows/tests/support.yaml (flow support)",
         "flows/tests/support_agent.yaml (flow support_agent)",
         "flows/tests/verified.yaml (flow verified)",
@@ -76,7 +77,7 @@ def test_a_broken_test_file_lists_its_problems_and_fails(ivr, project: Path) -> 
     assert done.stdout.splitlines() == [
         "flows/tests/acme.yaml",
         '  flows/tests/acme.yaml:4:5: case "x": "stepz" is not a field here (did you mean "steps"?); '
-        "allowed fields are name, from, to, at, vars, fail_at, steps, expect_path, expect_vars, "
+        "allowed fields are name, from, to, at, vars, contact, answered_by, fail_at, steps, expect_path, expect_vars, "
         "expect_messages or expect_end",
         "0 cases: 0 passed, 0 failed; 1 test file could not run",
     ]

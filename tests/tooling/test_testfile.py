@@ -112,10 +112,10 @@ def test_every_problem_in_a_file_is_reported_at_once(project: Path) -> None:
         'flows/tests/t.yaml:2:5: "at": "tomorrow" is not a date and time: write "YYYY-MM-DD HH:MM", '
         'e.g. "2026-03-02 10:00"',
         'flows/tests/t.yaml:5:5: case "one": "expect_paths" is not a field here (did you mean '
-        '"expect_path"?); allowed fields are name, from, to, at, vars, fail_at, steps, expect_path, '
+        '"expect_path"?); allowed fields are name, from, to, at, vars, contact, answered_by, fail_at, steps, expect_path, '
         "expect_vars, expect_messages or expect_end",
         'flows/tests/t.yaml:6:5: case "one": "press" is not a field here (steps go in the list under '
-        "`steps:`); allowed fields are name, from, to, at, vars, fail_at, steps, expect_path, "
+        "`steps:`); allowed fields are name, from, to, at, vars, contact, answered_by, fail_at, steps, expect_path, "
         "expect_vars, expect_messages or expect_end",
         'flows/tests/t.yaml:7:11: case "one": another case on line 4 has the same name: give each '
         "case its own name",
