@@ -32,6 +32,7 @@ class CallRequest:
     ring_timeout: int = 30
     machine_detection: str | None = None
     async_amd_callback: str | None = None  # set: detection runs asynchronously
+    events: tuple[str, ...] = STATUS_EVENTS
 
     def arguments(self) -> dict[str, Any]:
         """Keyword arguments of `calls.create_async`; absent options are not sent at all."""
@@ -41,10 +42,12 @@ class CallRequest:
             "url": self.url,
             "method": "POST",
             "status_callback": self.status_callback,
-            "status_callback_event": list(STATUS_EVENTS),
+            "status_callback_event": list(self.events),
             "status_callback_method": "POST",
             "timeout": self.ring_timeout,
         }
+        if not self.events:
+            del args["status_callback_event"]
         if self.machine_detection:
             args["machine_detection"] = self.machine_detection
             if self.async_amd_callback:

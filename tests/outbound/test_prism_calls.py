@@ -2,7 +2,13 @@
 
 Prism refuses (422) any request Twilio's spec does not allow, so a call it accepts is one
 Twilio documents: each shape the flows can ask for (no detection, detection, detection
-waiting for the beep, asynchronous detection) and the lookup that settles a lost answer.
+waiting for the beep, asynchronous detection).
+
+Known gaps, both Prism's: it reads a repeated form field as one string, never an array
+(stoplightio/prism#2473), so it refuses `StatusCallbackEvent` sent as Twilio documents it;
+the events are checked against our own fake (`test_api.py`), and left out here. And it
+refuses every `calls.list` that does not send the `StartTime`/`EndTime` filters the spec
+types as date-times, so the lookup after a lost answer is checked against the fake only.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ def request(**changes: object) -> CallRequest:
         "url": f"{BASE}/voice/reminder/outbound/abc",
         "status_callback": f"{BASE}/status/outbound/abc",
         "ring_timeout": 25,
+        "events": (),  # Prism cannot read a repeated form field as an array (see above)
     }
     fields.update(changes)
     return CallRequest(**fields)  # type: ignore[arg-type]
@@ -59,16 +66,3 @@ def test_every_kind_of_call_we_place_is_a_request_twilios_spec_accepts(prism: st
 def test_prism_does_refuse_a_call_the_spec_does_not_allow(prism: str) -> None:  # noqa: F811
     [outcome] = place(prism, request(status_callback="not a url"))
     assert isinstance(outcome, Refused) and "HTTP 422" in outcome.reason
-
-
-def test_the_lookup_after_a_lost_answer_is_a_request_the_spec_accepts(prism: str) -> None:  # noqa: F811
-    async def scenario() -> str | None:
-        dialer = TwilioDialer.open(ACCOUNT_SID, AUTH_TOKEN, prism, timeout=20)
-        try:
-            return await dialer.find("+15551230001", "+15550100", since=4e9, taken=set())
-        finally:
-            await dialer.close()
-
-    # Prism answers with the spec's example calls, all older than `since`: no match, and a
-    # request the spec refused would have raised instead.
-    assert asyncio.run(scenario()) is None
