@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import json_text
-from ..store.database import Database, Write
 from ..store.campaigns_schema import CLAIM_POSTGRES, CLAIM_SQLITE
+from ..store.database import Database, Write
 
 # Attempt statuses: ours first, then Twilio's CallStatus values.
 PLACING, PLACED, NOT_PLACED = "placing", "placed", "not-placed"
@@ -132,9 +132,7 @@ def claim_sql(dialect: str) -> str:
 
 
 class OutboundStore:
-    def __init__(
-        self, database: Database, *, clock: Any = time.time
-    ) -> None:
+    def __init__(self, database: Database, *, clock: Any = time.time) -> None:
         self.database = database
         self.dialect = database.dialect
         self.clock = clock

@@ -34,8 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calls": ("calls", "list recent and live calls, or show one call's path"),
     "db": ("db", "show or upgrade the database's schema version"),
     "import": ("import_cmd", "turn another product's flow into a YAML flow"),
-    "dial-out": ("dial_out", "place one outbound call into a flow (through a running server's API)"),
-    "campaign": ("campaign", "start, watch and control outbound call campaigns"),
+    "dial-out": ("dial_out", "place one outbound call of a flow through the running server"),
+    "campaign": ("campaign", "start, watch, steer and report outbound call campaigns"),
     "lsp": (
         "lsp",
         "run the language server for flow files (editors start it; speaks LSP on stdio)",

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from ..tooling.script import DEFAULT_CALLED, DEFAULT_CALLER, ActionError, Call, known_variables
 from ..tooling.simulate import HELP, converse, parse_value, summary
-from ..tooling.testfile import AT_FORMAT, parse_at
+from ..tooling.testfile import ANSWERED_BY, AT_FORMAT, parse_at
 from ..wording import quote, suggest
 from .common import load_flow
 
@@ -42,6 +42,19 @@ def add_parser(sub: Any) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="preset a flow variable (repeatable)",
+    )
+    parser.add_argument(
+        "--contact",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a contact field (contact.NAME): the call is one the flow placed to --to (repeatable)",
+    )
+    parser.add_argument(
+        "--answered-by",
+        choices=ANSWERED_BY,
+        help="who answered the call the flow placed, as Twilio's machine detection says "
+        "(default: human)",
     )
     parser.add_argument(
         "--fail",
@@ -80,6 +93,17 @@ def run(args: argparse.Namespace) -> int:
             )
             return 2
         variables[name] = parse_value(value)
+    contact: dict[str, Any] = {}
+    for item in args.contact:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            print(
+                f"--contact {quote(item)}: write NAME=VALUE, e.g. --contact name=Ada",
+                file=sys.stderr,
+            )
+            return 2
+        contact[name] = value
+    outbound = bool(args.contact) or args.answered_by is not None
     try:
         call = Call(
             flow,
@@ -88,14 +112,18 @@ def run(args: argparse.Namespace) -> int:
             called=args.called,
             variables=variables,
             fail_at=args.fail,
+            contact=contact if outbound else None,
+            answered_by=args.answered_by,
         )
     except ActionError as exc:
         print(f"--fail: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"Calling flow {quote(flow.id)} ({flow.file}) from {args.caller} "
-        f"on {moment.strftime('%a %Y-%m-%d %H:%M')} ({flow.timezone})"
-    )
+    when = f"on {moment.strftime('%a %Y-%m-%d %H:%M')} ({flow.timezone})"
+    if outbound:
+        who = f"answered by {args.answered_by or 'human'}"
+        print(f"Flow {quote(flow.id)} ({flow.file}) calls {args.called}, {who}, {when}")
+    else:
+        print(f"Calling flow {quote(flow.id)} ({flow.file}) from {args.caller} {when}")
     interactive = args.script is None
     if interactive:
         print(HELP)

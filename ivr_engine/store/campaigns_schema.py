@@ -71,15 +71,29 @@ POSTGRES = _TABLES.format(real="DOUBLE PRECISION")
 
 # Take up to `limit` due contacts of one campaign for `claimed_by` until `lease_until`.
 # Parameters: claimed_by, lease_until, campaign, now, now, limit.
-_CLAIM = """
+CLAIM_SQLITE = """
 UPDATE campaign_contacts SET claimed_by = ?, lease_until = ?
 WHERE campaign = ? AND phone IN (
     SELECT phone FROM campaign_contacts
     WHERE campaign = ? AND status = 'pending' AND next_attempt_at <= ?
       AND (lease_until IS NULL OR lease_until < ?)
     ORDER BY next_attempt_at, line
-    LIMIT ?{lock}
+    LIMIT ?
 )
 """
-CLAIM_SQLITE = _CLAIM.format(lock="")
-CLAIM_POSTGRES = _CLAIM.format(lock="\n    FOR UPDATE SKIP LOCKED")
+# PostgreSQL must pick the rows once, in a materialized CTE: as `phone IN (SELECT ... LIMIT n
+# FOR UPDATE SKIP LOCKED)` the planner may run the subquery again for every row it updates
+# (a nested-loop semi join), and each run skips the rows already locked, so a claim of 10
+# took all 40 contacts (tests/outbound/test_store_backends.py). Same parameters, by number.
+CLAIM_POSTGRES = """
+WITH picked AS MATERIALIZED (
+    SELECT phone FROM campaign_contacts
+    WHERE campaign = ?4 AND status = 'pending' AND next_attempt_at <= ?5
+      AND (lease_until IS NULL OR lease_until < ?6)
+    ORDER BY next_attempt_at, line
+    LIMIT ?7
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE campaign_contacts SET claimed_by = ?1, lease_until = ?2
+FROM picked WHERE campaign_contacts.campaign = ?3 AND campaign_contacts.phone = picked.phone
+"""

@@ -44,12 +44,13 @@ from ..outbound.service import OutboundCalls
 from ..project import project_registry
 from ..registry import Registry
 from ..runtime.services import Services, flow_environment
+from ..store.database import Database
 from ..store.sessions import SessionStore
 from ..store.target import open_database
 from ..verify import VerifyClient
+from .api import api_routes
 from .messaging_webhooks import messaging_webhooks
 from .metrics import metrics_endpoint
-from .api import api_routes
 from .outbound_webhooks import outbound_webhooks
 from .settings import Settings
 from .voice_webhooks import routes, voice_webhooks

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..messaging.settings import MessagingSettings
+from ..outbound.config import OutboundConfig
 from ..runtime.services import ANSWER_BUDGET
 from ..store.database import DEFAULT_SYNCHRONOUS, check_synchronous
 from ..store.target import BadDatabaseUrl, DatabaseTarget, parse_target
-from ..outbound.config import OutboundConfig
 
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 # A webhook's body arrives in milliseconds; one still missing after this is cut off or held

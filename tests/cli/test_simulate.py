@@ -195,6 +195,12 @@ def test_every_shipped_flow_plays_by_script_as_its_flow_tests_say(
         args += ["--var", f"{name}={str(value).lower() if isinstance(value, bool) else value}"]
     for node in case.fail_at:
         args += ["--fail", node]
+    if case.called:
+        args += ["--to", case.called]
+    for name, value in (case.contact or {}).items():
+        args += ["--contact", f"{name}={value}"]
+    if case.answered_by:
+        args += ["--answered-by", case.answered_by]
     done = ivr(*args)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Path: {' -> '.join(expected.path)}" in done.stdout.splitlines()
