@@ -49,6 +49,7 @@ from .window import Window
 
 log = logging.getLogger("ivr_engine.campaigns")
 
+CLAIM_LOCK = "ivr-campaign-claim"  # the advisory lock runners count and claim under
 SETTLE_AFTER = 1.0  # seconds past the request timeout before a `placing` attempt is settled
 
 
@@ -182,17 +183,21 @@ class CampaignRunner:
             await self.store.set_campaign_status(campaign.name, COMPLETED)
             log.info("campaign %s: completed", campaign.name)
             return None
-        calling = await self.store.calling(campaign.name)
-        total = await self.store.calling()
-        free = min(options.max_concurrent - calling, self.config.max_calls - total)
-        if free <= 0:
-            return None
         try:
             self.outbound.setup(campaign.flow_id)
         except OutboundProblem as exc:
             log.error("campaign %s: cannot place calls: %s", campaign.name, exc.message)
             return None
-        contacts = await self.store.claim(campaign.name, self.runner_id, free, self.config.lease)
+        # counted and claimed at once: processes sharing PostgreSQL take turns (one lock)
+        async with self._claiming():
+            calling = await self.store.calling(campaign.name)
+            total = await self.store.calling()
+            free = min(options.max_concurrent - calling, self.config.max_calls - total)
+            if free <= 0:
+                return None
+            contacts = await self.store.claim(
+                campaign.name, self.runner_id, free, self.config.lease
+            )
         for contact in contacts:
             if self._stopping:
                 break
@@ -203,6 +208,12 @@ class CampaignRunner:
                 continue
             await self._contact(campaign, options, contact)
         return await self.store.next_due(campaign.name)
+
+    def _claiming(self) -> contextlib.AbstractAsyncContextManager[None]:
+        database = self.store.database
+        if database.shared:
+            return database.call_lock(CLAIM_LOCK)  # type: ignore[attr-defined, no-any-return]
+        return contextlib.nullcontext()
 
     async def _contact(
         self, campaign: Campaign, options: CampaignOptions, contact: Contact
@@ -270,6 +281,9 @@ class CampaignRunner:
         return _next(window, zone, self.clock())
 
     async def _pace(self, name: str, options: CampaignOptions) -> None:
+        if self.store.database.shared:
+            await self._shared_pace(name, options)
+            return
         pace = self.paces.get(name)
         if pace is None or pace.rate != options.rate:
             pace = self.paces[name] = Pace(options.rate)
@@ -277,6 +291,24 @@ class CampaignRunner:
         at = max(pace.free_at(now), self.account_pace.free_at(now))
         pace.take(at)
         self.account_pace.take(at)
+        if at > now:
+            await asyncio.sleep(at - now)
+
+    async def _shared_pace(self, name: str, options: CampaignOptions) -> None:
+        """Several processes on PostgreSQL: each call's slot is reserved in the database, so
+        together they keep the campaign's rate and the account's (not each its own)."""
+        intervals = {
+            key: 1.0 / rate
+            for key, rate in (
+                (f"campaign:{name}", options.rate),
+                ("account", self.account_pace.rate),
+            )
+            if rate > 0
+        }
+        if not intervals:
+            return
+        now = self.clock()
+        at = await self.store.reserve_slot(intervals, now)
         if at > now:
             await asyncio.sleep(at - now)
 

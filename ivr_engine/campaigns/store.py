@@ -127,6 +127,13 @@ class Contact:
         )
 
 
+PACE_LOCK = "ivr-campaign-pace"  # the advisory lock key of `reserve_slot`
+RESERVE = (
+    "INSERT INTO campaign_pace (key, next_at) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET next_at = excluded.next_at"
+)
+
+
 def claim_sql(dialect: str) -> str:
     return CLAIM_POSTGRES if dialect == "postgresql" else CLAIM_SQLITE
 
@@ -288,16 +295,34 @@ class OutboundStore:
         return found
 
     async def calling(self, name: str | None = None) -> int:
+        """Contacts being called, or claimed by a runner (any process) that will call them."""
+        busy = "(status = ? OR (status = ? AND claimed_by IS NOT NULL AND lease_until >= ?))"
+        params: tuple[Any, ...] = (CALLING, PENDING, self.clock())
         if name is None:
             row = await self.database.fetchone(
-                "SELECT COUNT(*) AS n FROM campaign_contacts WHERE status = ?", (CALLING,)
+                f"SELECT COUNT(*) AS n FROM campaign_contacts WHERE {busy}", params
             )
         else:
             row = await self.database.fetchone(
-                "SELECT COUNT(*) AS n FROM campaign_contacts WHERE campaign = ? AND status = ?",
-                (name, CALLING),
+                f"SELECT COUNT(*) AS n FROM campaign_contacts WHERE campaign = ? AND {busy}",
+                (name, *params),
             )
         return int(row["n"]) if row is not None else 0
+
+    async def reserve_slot(self, intervals: Mapping[str, float], now: float) -> float:
+        """The earliest time from `now` at which a call keeps every pace in `intervals` (key:
+        seconds between two calls), reserved for the caller. For several processes sharing
+        PostgreSQL (`database.shared`), whose advisory lock orders the reservations of them
+        all; one process on SQLite paces in its own memory (`runner.Pace`)."""
+        keys = sorted(intervals)
+        async with self.database.call_lock(PACE_LOCK):  # type: ignore[attr-defined]
+            rows = await self.database.fetchall(
+                f"SELECT next_at FROM campaign_pace WHERE key IN ({', '.join('?' * len(keys))})",
+                keys,
+            )
+            at = max([now, *(float(row["next_at"]) for row in rows)])
+            await self.database.write(*(Write(RESERVE, (key, at + intervals[key])) for key in keys))
+        return at
 
     async def unfinished(self, name: str) -> int:
         row = await self.database.fetchone(

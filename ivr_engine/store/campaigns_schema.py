@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS call_attempts (
 );
 CREATE INDEX IF NOT EXISTS call_attempts_by_status ON call_attempts (status);
 CREATE INDEX IF NOT EXISTS call_attempts_by_sid ON call_attempts (call_sid);
+CREATE TABLE IF NOT EXISTS campaign_pace (
+    key     TEXT PRIMARY KEY,
+    next_at {real} NOT NULL
+);
 CREATE TABLE IF NOT EXISTS do_not_call (
     number TEXT PRIMARY KEY,
     reason TEXT NOT NULL DEFAULT '',

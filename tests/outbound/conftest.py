@@ -22,6 +22,7 @@ from tests.messaging.conftest import SMS_FROM, wait_until
 from tests.messaging.fake_twilio import ACCOUNT_SID, FakeTwilio
 from tests.messaging.test_restart import _up, free_port
 from tests.outbound.network import Network
+from tests.postgres import pg_query
 
 API_TOKEN = "api-token-for-tests-0123456789"
 
@@ -32,6 +33,7 @@ class Served:
     db: str
     flows: Path
     fake: FakeTwilio
+    database_url: str | None = None  # PostgreSQL (several processes may share it), else `db`
 
     @property
     def url(self) -> str:
@@ -56,6 +58,7 @@ class Served:
             "IVR_CALL_REQUEST_TIMEOUT": "2",
             "IVR_MESSAGES_PER_SECOND": "1000",
             "IVR_LOG_LEVEL": "warning",
+            **({"IVR_DATABASE_URL": self.database_url} if self.database_url else {}),
             **extra,
         }
 
@@ -93,6 +96,8 @@ class Served:
         )
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        if self.database_url:
+            return pg_query(self.database_url, sql, params)
         with sqlite3.connect(self.db) as db:
             db.row_factory = sqlite3.Row
             return [dict(row) for row in db.execute(sql, params).fetchall()]

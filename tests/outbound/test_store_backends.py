@@ -7,6 +7,7 @@ processes: claiming at once, they never take the same contact (`FOR UPDATE SKIP 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -61,8 +62,10 @@ def test_contacts_are_claimed_once_until_their_lease_runs_out(url: str) -> None:
         async with opened(url, clock) as store:
             await _create(store)
             first = await store.claim("spring", "runner-a", 10, lease=30)
+            busy = await store.calling("spring"), await store.calling()
             second = await store.claim("spring", "runner-b", 100, lease=30)
             clock.now += 31  # runner-a died: its lease ran out
+            idle = await store.calling()
             taken_over = await store.claim("spring", "runner-c", 100, lease=30)
             schema = await store.database.fetchone(
                 "SELECT MAX(version) AS v FROM schema_migrations"
@@ -72,6 +75,8 @@ def test_contacts_are_claimed_once_until_their_lease_runs_out(url: str) -> None:
                 "second": [c.phone for c in second],
                 "taken_over": [c.phone for c in taken_over],
                 "schema": schema["v"],
+                "busy": busy,
+                "idle": idle,
             }
 
     found = asyncio.run(scenario())
@@ -79,6 +84,8 @@ def test_contacts_are_claimed_once_until_their_lease_runs_out(url: str) -> None:
     assert found["second"] == PHONES[10:]
     assert found["taken_over"] == PHONES  # every lease has expired by then
     assert found["schema"] == LATEST
+    # claimed contacts count against max_concurrent at once, in every process, until released
+    assert found["busy"] == (10, 10) and found["idle"] == 0
 
 
 @pytest.mark.backends("postgresql")
@@ -102,3 +109,26 @@ def test_two_processes_claiming_at_once_never_take_the_same_contact(url: str) ->
     assert not set(taken_a) & set(taken_b)
     assert sorted(taken_a + taken_b) == sorted(PHONES)
     assert taken_a and taken_b  # both did claim some: the race was real
+
+
+@pytest.mark.backends("postgresql")
+def test_two_processes_reserving_call_slots_keep_one_pace_between_them(url: str) -> None:
+    """Each process's runner reserves its calls' slots in the database: together, one call
+    per 0.5 s for the campaign and one per 0.25 s for the account, never each its own."""
+    clock = Clock()
+
+    async def scenario() -> list[float]:
+        async with opened(url, clock) as a, opened(url, clock) as b:
+
+            async def reserve(store: OutboundStore) -> list[float]:
+                return [
+                    await store.reserve_slot({"campaign:spring": 0.5, "account": 0.25}, clock())
+                    for _ in range(10)
+                ]
+
+            found = await asyncio.gather(reserve(a), reserve(b))
+            return sorted(found[0] + found[1])
+
+    slots = asyncio.run(scenario())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
+    assert len(slots) == 20 and min(gaps) >= 0.5 - 1e-9, gaps

@@ -87,6 +87,7 @@ def test_migrations_are_recorded_and_opening_again_applies_nothing(settings: Set
         (1, "calls, flow versions, outbox and consent"),
         (2, "call history: the execution log"),
         (3, "queue call-back requests"),
+        (4, "outbound calls and campaigns"),
     ]
 
 
@@ -99,7 +100,7 @@ def test_processes_starting_together_apply_each_migration_once(settings: Setting
             await database.close()
         return int(count)
 
-    assert asyncio.run(body()) == 3  # each of the three migrations once
+    assert asyncio.run(body()) == 4  # each of the four migrations once
 
 
 def test_a_database_newer_than_the_code_is_refused_and_left_alone(settings: Settings) -> None:
@@ -155,9 +156,10 @@ def test_ivr_db_upgrade_creates_the_schema_and_status_then_says_up_to_date(
         f"{display}: applied 1 calls, flow versions, outbox and consent\n"
         f"{display}: applied 2 call history: the execution log\n"
         f"{display}: applied 3 queue call-back requests\n"
-        f"{display}: schema version 3, up to date\n",
+        f"{display}: applied 4 outbound calls and campaigns\n"
+        f"{display}: schema version 4, up to date\n",
     )
-    assert ivr_db("status").stdout == f"{display}: schema version 3 (this code: 3)\n"
+    assert ivr_db("status").stdout == f"{display}: schema version 4 (this code: 4)\n"
 
 
 # ---- PostgreSQL down, then back -----------------------------------------------------------
