@@ -12,8 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx2
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ivr_engine.http_client import shared_http_client
@@ -65,8 +63,7 @@ async def main() -> None:
     ]
     for api in serve_fake_api():
         http_flow = loader.load_text(HTTP.replace("API", api.url), "http.yaml", "http").flow
-        client: httpx2.AsyncClient = shared_http_client()
-        async with client:
+        async with shared_http_client() as client:
             rows.append(
                 ("http: local GET -> hangup", await per_call(http_flow, Services(http=client), 500))
             )

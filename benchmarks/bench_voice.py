@@ -389,7 +389,7 @@ async def profile(
         echo("\n--py-spy: py-spy is not on PATH (pip install py-spy)")
         return
     command = [spy, "record", "--pid", str(ivr.process.pid), "--duration", str(int(args.seconds))]
-    command += ["--rate", "250", "--format", "raw", "--gil", "--nonblocking", "--output", str(out)]
+    command += ["--rate", "1000", "--format", "raw", "--gil", "--nonblocking", "--output", str(out)]
     sampler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     await asyncio.sleep(0.5)  # let py-spy attach
     measured = await closed_round(ivr, servers, scenario, args.seconds, args.callers)
@@ -403,6 +403,9 @@ async def profile(
     cpu_per_request = Figures.of([measured]).cpu_per_request
     for line in summarise_profile(out.read_text(), cpu_per_request):
         echo(line)
+    if args.py_spy_dir is not None:
+        args.py_spy_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out, args.py_spy_dir / out.name)
 
 
 # Where a sample's time is booked: the deepest frame containing one of these markers.
@@ -521,6 +524,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--py-spy",
         action="store_true",
         help="then profile ivr serve with py-spy during one more closed-loop round",
+    )
+    parser.add_argument(
+        "--py-spy-dir",
+        type=Path,
+        default=None,
+        help="keep py-spy's raw samples (collapsed stacks) in this folder, one file per path",
     )
     return parser.parse_args(argv)
 

@@ -24,8 +24,8 @@ from ..runtime.context import StepContext
 from ..schema import builtin_node_schema
 from .common import continue_or_hang_up
 
-if TYPE_CHECKING:  # httpx2 is imported when a request is sent: `ivr validate` never pays for it
-    import httpx2
+if TYPE_CHECKING:  # aiohttp is imported when a request is sent: `ivr validate` never pays for it
+    import aiohttp
 
 log = logging.getLogger("ivr_engine.nodes.http")
 
@@ -89,15 +89,16 @@ class HttpNode(Node):
         raise StepError(f"{where}: {result['error']}")
 
     async def _send(
-        self, ctx: StepContext, client: httpx2.AsyncClient, method: str, url: str
+        self, ctx: StepContext, client: aiohttp.ClientSession, method: str, url: str
     ) -> dict[str, Any]:
-        import httpx2
+        import aiohttp
 
         timeout = float(self.field("timeout", DEFAULT_TIMEOUT))
         request: dict[str, Any] = {
             "headers": self._headers(ctx),
             "params": {name: ctx.render(("query", name)) for name in self.field("query", {})},
-            "timeout": timeout,
+            "timeout": aiohttp.ClientTimeout(total=timeout),
+            "allow_redirects": False,
         }
         if self.field("json") is not None:
             request["json"] = {
@@ -108,22 +109,23 @@ class HttpNode(Node):
             request["data"] = {name: ctx.render(("form", name)) for name in self.spec["form"]}
         try:
             async with asyncio.timeout(timeout):  # a deadline for the whole exchange
-                async with client.stream(method, url, **request) as response:
+                async with client.request(method, url, **request) as response:
                     raw = await _read(response)
-        except (TimeoutError, httpx2.TimeoutException):
+                    status, content_type = response.status, response.content_type
+        except TimeoutError:
             return _failure(f"no answer within {timeout:g} s")
-        except httpx2.ConnectError:
+        except aiohttp.ClientConnectorError:
             return _failure("could not connect")
         except _TooLarge:
             return _failure(f"the answer is larger than {MAX_BODY // 1024} kB")
-        except (httpx2.HTTPError, httpx2.InvalidURL):
+        except (aiohttp.ClientError, ValueError):  # InvalidURL is both
             return _failure("the request failed")
-        ok = 200 <= response.status_code < 300
+        ok = 200 <= status < 300
         return {
             "ok": ok,
-            "status": response.status_code,
-            "body": _parse(raw, response.headers.get("content-type", "")),
-            "error": None if ok else f"the answer was HTTP {response.status_code}",
+            "status": status,
+            "body": _parse(raw, content_type),
+            "error": None if ok else f"the answer was HTTP {status}",
         }
 
     def _headers(self, ctx: StepContext) -> dict[str, str]:
@@ -145,10 +147,10 @@ class _TooLarge(Exception):
     pass
 
 
-async def _read(response: httpx2.Response) -> bytes:
+async def _read(response: aiohttp.ClientResponse) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.content.iter_any():
         size += len(chunk)
         if size > MAX_BODY:
             raise _TooLarge

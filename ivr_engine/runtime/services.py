@@ -39,7 +39,7 @@ class FlowResolver(Protocol):
 class Services:
     """Shared, long-lived things a step may use.
 
-    - `http`: one async HTTP client for the whole process (an `httpx2.AsyncClient`), so
+    - `http`: one async HTTP client for the whole process (an `aiohttp.ClientSession`, see `ivr_engine.http_client`), so
       connections are pooled and a node never opens its own.
     - `env`: environment variables templates may read as `{{ env.NAME }}` in secret fields.
     - `flows`: where subflows are found; without it a subflow fails the step.

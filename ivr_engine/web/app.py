@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                 await worker.stop()
             if sender is not None:
                 await sender.close()
-            await http.aclose()
+            await http.close()
             if verify is not None:
                 await verify.close()
             await database.close()
