@@ -5,9 +5,8 @@ lent to nodes through `Services.http`: one connection pool for every call, close
 shutdown (`await client.close()`, or `async with shared_http_client() as client`).
 
 It is an `aiohttp.ClientSession`: aiohttp is already required (the twilio SDK's async client
-and the `ivr call` emulator use it), and a kept-alive GET costs about 90 us of CPU with it
-against about 590 us with httpx2, measured side by side on one machine (see the README's
-Performance section). Node code runs on the server's one event loop, so that difference is
+and the `ivr call` emulator use it), and a kept-alive GET costs about a fifth of the CPU it
+costs with httpx2 (`python benchmarks/bench_http_client.py`: 134 us against 696 us). Node code runs on the server's one event loop, so that difference is
 paid by every webhook of every call.
 """
 
