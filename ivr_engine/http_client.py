@@ -6,8 +6,8 @@ shutdown (`await client.close()`, or `async with shared_http_client() as client`
 
 It is an `aiohttp.ClientSession`: aiohttp is already required (the twilio SDK's async client
 and the `ivr call` emulator use it), and a kept-alive GET costs about a fifth of the CPU it
-costs with httpx2 (`python benchmarks/bench_http_client.py`: 134 us against 696 us). Node code runs on the server's one event loop, so that difference is
-paid by every webhook of every call.
+costs with httpx2 (`python benchmarks/bench_http_client.py`: 134 us against 696 us). Node
+code runs on the server's one event loop, so that difference is paid by every webhook.
 """
 
 from __future__ import annotations
