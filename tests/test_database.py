@@ -92,6 +92,41 @@ def test_concurrent_writes_share_a_commit_and_all_land(tmp_path: Path) -> None:
     assert asyncio.run(with_db(tmp_path, body)) == 50
 
 
+def test_a_batch_of_several_statements_and_its_commit_is_one_hand_off_to_sqlites_thread(
+    tmp_path: Path,
+) -> None:
+    """Counted at aiosqlite's own queue (`Connection._execute`, which every aiosqlite method
+    goes through): the real queue runs, the count shows how often the writer used it."""
+    upsert = (
+        "INSERT INTO sessions (call_sid, flow_id, flow_version, step, data) "
+        "VALUES (?, 'f', 'v', 1, '{}') ON CONFLICT (call_sid) DO UPDATE SET step = step + 1"
+    )
+
+    async def body(db: Database) -> tuple[int, int, int]:
+        queue = db.connection._execute
+        used = 0
+
+        async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+            nonlocal used
+            used += 1
+            return await queue(fn, *args, **kwargs)
+
+        db.connection._execute = counted  # type: ignore[method-assign]
+        await asyncio.gather(
+            *(
+                db.write(Write(upsert, (f"CA{i}",)), Write(INSERT, (f"CA{i}", "k", "x")))
+                for i in range(5)
+            )
+        )
+        writes = used
+        events = await db.fetchone("SELECT count(*) AS n FROM call_events")
+        sessions = await db.fetchone("SELECT count(*) AS n FROM sessions")
+        return writes, int(events["n"]), int(sessions["n"])
+
+    # five steps, two kinds of statement, one commit: one hand-off (it was three)
+    assert asyncio.run(with_db(tmp_path, body)) == (1, 5, 5)
+
+
 def test_one_callers_failing_write_does_not_undo_the_others_in_its_batch(tmp_path: Path) -> None:
     async def body(db: Database) -> tuple[list[object], list[str]]:
         good = [db.write(Write(INSERT, (f"CA{i}", "k", "ok"))) for i in range(3)]
