@@ -42,6 +42,28 @@ _after: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.Co
 _UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
+def _lock_query(key: str) -> str:
+    """`BEGIN` and the advisory lock on `key`, as one simple-protocol query (one round trip).
+
+    The simple protocol takes no parameters, so the key is a literal: quoted as PostgreSQL's
+    standard-conforming strings read it (on since 9.1: a quote is doubled, a backslash is
+    itself); a NUL byte, which no CallSid holds, is refused. The key is hashed by PostgreSQL
+    (`hashtextextended`), as before, so every process locks the same number for it.
+    """
+    if "\x00" in key:
+        raise ValueError("a lock key cannot hold a NUL byte")
+    literal = "'" + key.replace("'", "''") + "'"
+    return f"BEGIN; SELECT pg_advisory_xact_lock(hashtextextended({literal}, 0))"
+
+
+async def _reset(connection: asyncpg.Connection) -> None:
+    """What a connection needs before it goes back to the pool: nothing, unless a transaction
+    was left open. (asyncpg's default reset is a query per release: advisory unlocks, CLOSE,
+    UNLISTEN, RESET ALL; this store takes only transaction-scoped locks and sets nothing.)"""
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 class PostgresDatabase:
     shared = True  # several processes: no call state may live in one process's memory
     dialect = "postgresql"  # for the few statements that differ (see campaigns_schema)
@@ -70,6 +92,7 @@ class PostgresDatabase:
                 timeout=timeout,  # connecting
                 command_timeout=timeout,
                 max_inactive_connection_lifetime=60,
+                reset=_reset,
             )
         except Exception as exc:
             raise DatabaseUnavailable(
@@ -167,26 +190,25 @@ class PostgresDatabase:
         token = _held.set(connection)
         callbacks: list[Callable[[], None]] = []
         after_token = _after.set(callbacks)
-        transaction = connection.transaction()
         try:
             try:
-                await transaction.start()
-                await connection.execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                    call_sid,
-                    timeout=LOCK_TIMEOUT,
-                )
+                # one round trip: the transaction and the lock (a literal: see `_lock_query`)
+                await connection.execute(_lock_query(call_sid), timeout=LOCK_TIMEOUT)
             except _UNAVAILABLE as exc:
                 raise self._failed(exc) from None
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await connection.execute("ROLLBACK", timeout=self.timeout)
+                raise
             try:
                 yield
             except BaseException:
                 with contextlib.suppress(Exception):
-                    await transaction.rollback()
+                    await connection.execute("ROLLBACK", timeout=self.timeout)
                 raise
             try:
                 async with asyncio.timeout(self.timeout):
-                    await transaction.commit()
+                    await connection.execute("COMMIT")
             except _UNAVAILABLE as exc:
                 raise self._failed(exc) from None
             for callback in callbacks:
