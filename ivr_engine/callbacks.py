@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .store.database import Database, Write
+if TYPE_CHECKING:  # the enqueue node imports this module; `ivr validate` never opens a store
+    from .store.database import Database
 
 PENDING = "pending"
 
@@ -78,6 +79,8 @@ class CallbackStore:
         return cls(database)
 
     async def add(self, request: CallbackRequest) -> None:
+        from .store.database import Write
+
         await self.database.write(Write(INSERT, request.row()), independent=True)
 
     async def pending(self, limit: int = 100) -> list[dict[str, Any]]:
