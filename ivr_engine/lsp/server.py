@@ -8,6 +8,7 @@ directory.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,6 +23,7 @@ from ..registry import build_registry
 from .features import FlowFile, Parsed, Project
 
 TRIGGERS = [" ", ".", "{", ":"]
+DEBOUNCE = 0.15  # seconds of quiet after a change before the file is checked again
 
 
 class FlowServer(LanguageServer):
@@ -33,6 +35,7 @@ class FlowServer(LanguageServer):
         super().__init__("ivr-lsp", own_version)
         self._project: Project | None = None
         self.last_good: dict[str, Parsed] = {}
+        self._pending: dict[str, asyncio.TimerHandle] = {}  # uri -> its debounced check
 
     @property
     def project(self) -> Project:
@@ -69,6 +72,26 @@ class FlowServer(LanguageServer):
         if flow_file.parsed is not None:
             self.last_good[uri] = flow_file.parsed
 
+    def check_soon(self, uri: str) -> None:
+        """Check once typing pauses: each change within `DEBOUNCE` s replaces the last one's
+        check, so a burst of keystrokes costs one run of the whole pipeline, not one a key."""
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+
+        def run() -> None:
+            self._pending.pop(uri, None)
+            if uri in self.workspace.text_documents:
+                self.check(uri)
+
+        self._pending[uri] = asyncio.get_running_loop().call_later(DEBOUNCE, run)
+
+    def forget(self, uri: str) -> None:
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        self.last_good.pop(uri, None)
+
     def position(self, uri: str, position: types.Position) -> tuple[int, int]:
         """A client position in code points, as `features` counts."""
         document = self.workspace.get_text_document(uri)
@@ -94,7 +117,7 @@ def did_open(ls: FlowServer, params: types.DidOpenTextDocumentParams) -> None:
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: FlowServer, params: types.DidChangeTextDocumentParams) -> None:
-    ls.check(params.text_document.uri)
+    ls.check_soon(params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -105,7 +128,7 @@ def did_save(ls: FlowServer, params: types.DidSaveTextDocumentParams) -> None:
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: FlowServer, params: types.DidCloseTextDocumentParams) -> None:
-    ls.last_good.pop(params.text_document.uri, None)
+    ls.forget(params.text_document.uri)
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
     )

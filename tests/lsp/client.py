@@ -24,6 +24,7 @@ class FlowClient(LanguageClient):
         super().__init__("ivr-tests", "1")
         self.diagnostics: dict[str, list[types.Diagnostic]] = {}
         self.versions: dict[str, int | None] = {}
+        self.published: list[tuple[str, int | None]] = []  # every publication, in order
         self._published = asyncio.Condition()
         self.version = 0
 
@@ -32,6 +33,7 @@ class FlowClient(LanguageClient):
             async with client._published:
                 client.diagnostics[params.uri] = params.diagnostics
                 client.versions[params.uri] = params.version
+                client.published.append((params.uri, params.version))
                 client._published.notify_all()
 
     async def open(self, path: Path, text: str | None = None) -> list[types.Diagnostic]:
@@ -51,6 +53,11 @@ class FlowClient(LanguageClient):
         return await self.wait_for(uri, self.version)
 
     async def change(self, path: Path, text: str) -> list[types.Diagnostic]:
+        uri = self.send_change(path, text)
+        return await self.wait_for(uri, self.version)
+
+    def send_change(self, path: Path, text: str) -> str:
+        """Change the file's text without waiting for its diagnostics (typing on)."""
         uri = path.resolve().as_uri()
         self.version += 1
         self.text_document_did_change(
@@ -59,7 +66,7 @@ class FlowClient(LanguageClient):
                 content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
             )
         )
-        return await self.wait_for(uri, self.version)
+        return uri
 
     async def wait_for(self, uri: str, version: int) -> list[types.Diagnostic]:
         async with self._published:

@@ -166,6 +166,24 @@ def test_diagnostics_follow_the_text_as_it_is_typed(project: Path) -> None:
     run(scenario, project)
 
 
+def test_a_burst_of_keystrokes_is_checked_once_when_typing_pauses(project: Path) -> None:
+    flow = project / "flows" / "main.yaml"
+
+    async def scenario(client: FlowClient) -> None:
+        assert await client.open(flow, FLOW) == ()
+        uri = flow.resolve().as_uri()
+        before = len(client.published)
+        typed = "main_men"
+        for end in range(1, len(typed) + 1):  # typing "main_men" a key at a time
+            client.send_change(flow, FLOW.replace("next: main_menu", f"next: {typed[:end]}"))
+        (diagnostic,) = await client.wait_for(uri, client.version)
+        assert 'goes to "main_men", which is not a node' in diagnostic.message
+        checked = [version for at, version in client.published[before:] if at == uri]
+        assert checked == [client.version]  # one check, of the last text, not one per key
+
+    run(scenario, project)
+
+
 def test_a_plugin_node_type_is_checked_by_its_own_schema(project: Path) -> None:
     flow = project / "flows" / "plugin.yaml"
     with_plugin = FLOW.replace(
