@@ -10,6 +10,7 @@ dial is busy, leave a message), prints what the caller hears, and stops the serv
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -59,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="ivr-demo-"))
     port, token = free_port(), secrets.token_hex(16)
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "TWILIO_AUTH_TOKEN": token}
+    password = os.environ.get("IVR_DASHBOARD_PASSWORD") or secrets.token_urlsafe(9)
+    env = {**os.environ, "TWILIO_AUTH_TOKEN": token, "IVR_DASHBOARD_PASSWORD": password}
     env.pop("IVR_PUBLIC_URL", None)  # the demo is called locally, at the address it listens on
     log_path = work / "server.log"
     command = [
@@ -97,12 +99,18 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         _stop(server)
         raise
-    print(f"[server log: {log_path}; calls and sessions are kept in {work / 'ivr.sqlite3'}]")
+    database = work / "ivr.sqlite3"
+    print(f"[server log: {log_path}; calls and sessions are kept in {database}]")
+    _show_call(database)
     if args.keep:
         print(f"[the server keeps running on {base} (pid {server.pid}); call it again with:]")
         print(f"  TWILIO_AUTH_TOKEN={token} ivr call {base}/voice/{args.flow}")
+        print(
+            f"[dashboard: {base}/dashboard (password: {password}); call log: ivr calls --db {database}]"
+        )
         print(f"[stop it with: kill {server.pid}]")
         return code
+    print("[ivr demo --keep leaves the server running, with its dashboard at /dashboard]")
     _stop(server)
     print("[server stopped]")
     return code
@@ -130,6 +138,20 @@ def _phone(url: str, token: str) -> int:
     call_args = parser.parse_args(["call", url, *SCRIPT])
     os.environ["TWILIO_AUTH_TOKEN"] = token
     return int(call.run(call_args))
+
+
+def _show_call(database: Path) -> None:
+    """The call just made, from the call log, as `ivr calls show` prints it."""
+    command = [sys.executable, "-m", "ivr_engine", "calls", "--db", str(database)]
+    listed = subprocess.run([*command, "--format", "json"], capture_output=True, text=True)
+    try:
+        call_sid = json.loads(listed.stdout)[0]["call_sid"]
+    except (ValueError, LookupError, TypeError):
+        print(f"[the call log could not be read: {listed.stderr.strip()}]")
+        return
+    print(f"[the call's path, from the call log: ivr calls show {call_sid} --db {database}]")
+    sys.stdout.flush()
+    subprocess.run([*command[:4], "show", call_sid, "--db", str(database)], check=False)
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:

@@ -4,9 +4,13 @@ letter and see the fake Twilio get it. Each page's screenshot is kept in artifac
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,3 +156,39 @@ def test_a_dead_letter_retried_from_the_dashboard_is_sent_at_twilio(
     with page.expect_navigation():
         page.click("text=Log out")
     expect(page.locator("input[name=password]")).to_be_visible()
+
+
+def test_a_newcomer_opens_the_dashboard_ivr_demo_keep_prints_and_finds_the_demos_call(
+    page: Page,
+) -> None:
+    """The README's quick start, then the dashboard it points at: the printed address and
+    password log in, the call the demo made is listed, and its page draws its path."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("IVR_DASHBOARD_PASSWORD", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr_engine", "demo", "--keep"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    pid = int(re.search(r"\[stop it with: kill (\d+)\]", done.stdout).group(1))  # type: ignore[union-attr]
+    try:
+        found = re.search(r"\[dashboard: (http://\S+/dashboard) \(password: (\S+)\);", done.stdout)
+        assert found, done.stdout
+        url, password = found.groups()
+        sid = re.search(r"ivr calls show (CA\w+)", done.stdout).group(1)  # type: ignore[union-attr]
+        assert "went: main_menu -[1]-> sales (dial)" in done.stdout  # the path, in the terminal
+        page.goto(f"{url}/calls")
+        page.fill("input[name=password]", password)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        expect(page.locator("#call-rows tr", has_text=sid)).to_contain_text("completed")
+        page.click(f"text={sid}")
+        timeline = page.locator("section.timeline")
+        expect(timeline).to_contain_text("went: main_menu -[1]-> sales (dial)")
+        diagram = page.locator("section.path svg.diagram")
+        expect(diagram.locator('g.edge.taken[data-edge="main_menu|1|sales"]')).to_have_count(1)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "demo-call.png"), full_page=True)
+        assert password not in page.content()
+    finally:
+        os.kill(pid, signal.SIGTERM)  # the demo's server, which this test started
