@@ -12,13 +12,11 @@ import json
 import re
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from ..history.timeline import answer, hops, outcome
-from ..store.database import Database
 from ..store.history import CALL_STATUSES, CallRow, Timeline, list_calls, timeline
-from .server_db import add_db_argument, server_database
+from .server_db import add_database_url_argument, add_db_argument, open_server_database
 
 LIST_LIMIT = 50
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -32,6 +30,7 @@ def add_parser(sub: Any) -> None:
         description="Recent and live calls, newest first; `ivr calls show CALLSID` for one.",
     )
     add_db_argument(parser)
+    add_database_url_argument(parser)
     parser.add_argument("--flow", help="only calls of this flow")
     parser.add_argument(
         "--since", type=since_time, help="only calls started since: 2h, 30m, 7d, or a date/time"
@@ -44,6 +43,7 @@ def add_parser(sub: Any) -> None:
     show = actions.add_parser("show", help="one call's path: node, what was heard and answered")
     show.add_argument("call_sid", metavar="CALLSID")
     add_db_argument(show, default=argparse.SUPPRESS)
+    add_database_url_argument(show, default=argparse.SUPPRESS)
     show.add_argument("--format", choices=("text", "json"), default=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
@@ -64,14 +64,13 @@ def since_time(text: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = server_database(args)
-    if path is None:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    database = await open_server_database(args)  # beside the running server(s)
+    if database is None:
         return 1
-    return asyncio.run(_run(args, path))
-
-
-async def _run(args: argparse.Namespace, path: Path) -> int:
-    database = await Database.open(path, reader=True)  # beside the running server
     try:
         if args.action == "show":
             found = await timeline(database, args.call_sid)
