@@ -9,9 +9,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from twilio.request_validator import RequestValidator
 
 from tests.conftest import AUTH_TOKEN, ROOT, free_port, subprocess_env
 from tests.postgres import PostgresServer
@@ -93,3 +97,51 @@ def test_workers_on_postgresql_start_that_many_processes(
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+def _call_started(port: int, call_sid: str) -> int:
+    url = f"http://127.0.0.1:{port}/voice/acme"
+    params = {"CallSid": call_sid, "From": "+15551230000", "To": "+15550000000"}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+    request = urllib.request.Request(
+        url, urlencode(params).encode(), headers={"X-Twilio-Signature": signature}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # a new connection each
+        return answer.status
+
+
+def _started_total(port: int) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "ivr_calls_started_total" and sample.labels == {"flow": "acme"}:
+                return sample.value
+    return 0.0
+
+
+def test_workers_add_their_metrics_up_so_any_scrape_counts_every_call(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    port = free_port()
+    process = start(tmp_path, port, "--workers", "2", "--database", postgres_server.new_database())
+    try:
+        wait_up(process, port)
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        environ = Path(f"/proc/{children[0]}/environ").read_bytes().split(b"\0")
+        [folder] = [
+            Path(v.split(b"=", 1)[1].decode())
+            for v in environ
+            if v.startswith(b"PROMETHEUS_MULTIPROC_DIR=")
+        ]
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda n: _call_started(port, f"CAmetrics{n:04d}"), range(40)))
+        assert statuses == [200] * 40
+        # each worker that answered keeps its own counter file in the shared folder...
+        assert len({f.name for f in folder.glob("counter_*.db")}) >= 2
+        # ...and a scrape, whichever worker answers it, adds them all up
+        assert [_started_total(port) for _ in range(6)] == [40.0] * 6
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert not folder.exists()  # the folder lived as long as the workers did

@@ -11,9 +11,13 @@ the variables in the README's "Messaging" section.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
     if args.workers > 1:
         # Each worker process builds its app from the environment: hand the settings over.
         os.environ.update(_environment(settings))
-        uvicorn.run("ivr_engine.web:create_app", factory=True, workers=args.workers, **options)
+        with _shared_metrics(args.workers):
+            uvicorn.run("ivr_engine.web:create_app", factory=True, workers=args.workers, **options)
         return 0
     app = create_app(settings)
     if target.kind == SQLITE and target.location != ":memory:":
@@ -164,6 +169,26 @@ class _DrainingServer:
                     self._captured_signals.remove(sig)
 
         return Server(config)
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """Workers add their metrics up in one folder (prometheus_client's multi-process mode), so
+    a scrape answered by any of them counts them all. The operator's PROMETHEUS_MULTIPROC_DIR
+    is used as given; without one, a fresh folder lives as long as the workers do."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="ivr-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    logging.getLogger("ivr_engine.serve").info(
+        "the metrics of the %d workers are added up in %s", workers, folder
+    )
+    try:
+        yield
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _environment(settings: Any) -> dict[str, str]:
