@@ -175,6 +175,9 @@ class Node:
     flow_fields: ClassVar[tuple[str, ...]] = ()
     secret_fields: ClassVar[tuple[str, ...]] = ()
     waits: ClassVar[bool] = False
+    # What the caller keys or says at this node is a secret (a one-time code): the call
+    # history masks the digits and speech of the answers it resumes with.
+    secret_input: ClassVar[bool] = False
     voice_only: ClassVar[bool] = True
 
     __slots__ = ("id", "spec")

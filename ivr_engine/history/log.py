@@ -126,7 +126,7 @@ def entry(
             for key, name in EVENT_FIELDS.items()
             if event.params.get(key, "") != ""
         }
-        if hidden:  # the caller's keys or words filled a sensitive variable
+        if hidden or result.secret_input:  # a sensitive variable's value, or a one-time code
             for name in INPUT_FIELDS:
                 if name in got:
                     got[name] = MASK

@@ -60,6 +60,7 @@ class VerifyNode(Node):
     template_fields = ("to", "prompt", "no_input", "wrong_code")
     target_fields = ("on.*", "next")
     variable_fields = ("into",)
+    secret_input = True  # the code the caller keys never reaches the call history
     waits = True
 
     def targets(self) -> list[Target]:

@@ -78,6 +78,7 @@ class StepResult:
     taken: list[Taken] = field(default_factory=list)
     told: list[str] = field(default_factory=list)  # what the caller heard, for the call history
     failed_node: str | None = None  # the node whose failure `error` reports
+    secret_input: bool = False  # the answer went to a node whose input is secret (`Node`)
 
 
 def new_session(
@@ -167,7 +168,8 @@ async def step(
         return await _fail(run, session, StepError(problem), session.node)
     if event.kind is EventKind.REDIRECT:
         return await _run(run, current, session, node, node.enter)
-    return await _run(run, current, session, node, lambda ctx: node.resume(ctx, event))
+    result = await _run(run, current, session, node, lambda ctx: node.resume(ctx, event))
+    return replace(result, secret_input=True) if node.secret_input else result
 
 
 async def recover(

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from ivr_engine import json_text
+from ivr_engine.history.log import Secrets, entry
 from ivr_engine.model import Flow
 from ivr_engine.nodes import VerifyNode
 from ivr_engine.runtime import Event, EventKind, Services, StepResult, start_call, step
@@ -36,6 +38,7 @@ class Walk:
     def __init__(self, flow: Flow, services: Services) -> None:
         self.flow, self.services = flow, services
         self.result: StepResult | None = None
+        self.event: Event | None = None
 
     async def start(self) -> StepResult:
         self.result = await start_call(
@@ -50,6 +53,7 @@ class Walk:
             if digits is not None
             else Event(EventKind.NO_INPUT, CALLER)
         )
+        self.event = event
         self.result = await step(
             self.flow,
             self.result.session,
@@ -70,6 +74,16 @@ def run(fake: FakeVerify, flow: Flow, script: Script) -> None:
             await client.close()
 
     asyncio.run(main())
+
+
+def history(call: Walk, before: StepResult) -> str:
+    """The call-history entry of the call's last step, as the server stores it."""
+    assert call.result is not None and call.event is not None
+    record = entry(
+        call.flow, before.session, call.event, call.result, at=NOW, seconds=0.001,
+        secrets=Secrets(),
+    )  # fmt: skip
+    return json_text.dumps(record)
 
 
 def said(result: StepResult) -> list[str]:
@@ -112,11 +126,13 @@ def test_the_code_never_reaches_twiml_the_session_or_the_log(
     caplog.set_level(logging.DEBUG)
 
     async def script(call: Walk) -> None:
-        texts = [(await call.start()).twiml]
+        first = await call.start()
+        texts = [first.twiml]
         wrong = await call.press("260584")
-        texts += [wrong.twiml, wrong.session.to_json()]
+        texts += [wrong.twiml, wrong.session.to_json(), history(call, first)]
         right = await call.press("482913")
-        texts += [right.twiml, right.session.to_json()]
+        texts += [right.twiml, right.session.to_json(), history(call, wrong)]
+        assert '"digits":"•••"' in texts[-1]  # the history says a code was keyed, not which
         assert right.session.vars["verification"] == {
             "status": "approved",
             "channel": "sms",
