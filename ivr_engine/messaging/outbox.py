@@ -86,16 +86,20 @@ SELECT * FROM outbox WHERE status = '{PENDING}' ORDER BY next_attempt_at, id LIM
 # On a database shared by several processes (PostgreSQL) each worker claims the rows it takes:
 # a claim is a lease, so no other worker takes the row while it is valid, and a row whose
 # claimer died (still `sending`, or claimed, when its lease ran out) is taken over: back in
-# the queue, marked uncertain, so it is looked up at Twilio before any new attempt.
+# the queue, marked uncertain, so it is looked up at Twilio before any new attempt. The rows
+# are picked once, in a materialized CTE: as `id IN (SELECT ... LIMIT n FOR UPDATE SKIP
+# LOCKED)` the planner may run the subquery again per row (a nested-loop semi join) and so
+# claim more than `limit` (seen with the campaign claim, store/campaigns_schema.py).
 CLAIM_DUE = f"""
-UPDATE outbox SET claimed_by = ?1, lease_until = ?2
-WHERE id IN (
+WITH picked AS MATERIALIZED (
     SELECT id FROM outbox
     WHERE status = '{PENDING}' AND next_attempt_at <= ?3
       AND (lease_until IS NULL OR lease_until < ?3)
     ORDER BY next_attempt_at, id LIMIT ?4
     FOR UPDATE SKIP LOCKED)
-RETURNING *
+UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+FROM picked WHERE outbox.id = picked.id
+RETURNING outbox.*
 """
 NEXT_DUE_AT = f"""
 SELECT min(next_attempt_at) AS at FROM outbox WHERE status = '{PENDING}' AND next_attempt_at > ?
