@@ -29,7 +29,8 @@ PRUNE_BATCH = 200
 
 def timestamp(moment: datetime) -> str:
     """A time as the database's columns hold it: ISO-8601 UTC with milliseconds and a Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.isoformat(timespec="milliseconds")[:23] + "Z"  # strftime costs twice as much
 
 
 # ---- reads ---------------------------------------------------------------------------------
