@@ -521,6 +521,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "other work on the machine disturbs the figures less",
     )
     parser.add_argument(
+        "--dashboard-viewers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N operators keep the dashboard's calls page open while the rounds run: each logs "
+        "in and fetches the list as the page refreshes itself (see --dashboard-period)",
+    )
+    parser.add_argument(
+        "--dashboard-period",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often each viewer's calls list refreshes (the page's own period is 5 s)",
+    )
+    parser.add_argument(
         "--py-spy",
         action="store_true",
         help="then profile ivr serve with py-spy during one more closed-loop round",
@@ -750,6 +765,60 @@ def main(argv: Sequence[str] | None = None) -> None:
         summary(results, echo)
 
 
+DASHBOARD_PASSWORD = "bench-dashboard-password"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+class Viewers:
+    """Operators watching the dashboard's calls list during the rounds, as its page does it."""
+
+    def __init__(self, base: str, count: int, period: float) -> None:
+        self.base, self.count, self.period = base, count, period
+        self.latencies: list[float] = []
+        self.failures = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._watch(n * self.period / self.count))
+            for n in range(self.count)
+        ]
+
+    async def _watch(self, offset: float) -> None:
+        import aiohttp
+
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{self.base}/dashboard/login") as page:
+                token = CSRF.search(await page.text())
+            form = {"password": DASHBOARD_PASSWORD, "csrf": token.group(1) if token else ""}
+            async with http.post(f"{self.base}/dashboard/login", data=form) as done:
+                await done.read()
+            await asyncio.sleep(offset)
+            url = f"{self.base}/dashboard/calls?partial=1"
+            while True:
+                began = time.perf_counter()
+                async with http.get(url, headers={"Accept": "text/html"}) as answer:
+                    await answer.read()
+                    ok = answer.status == 200
+                self.latencies.append(time.perf_counter() - began)
+                self.failures += not ok
+                await asyncio.sleep(self.period)
+
+    async def stop(self) -> str:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if not self.latencies:
+            return "dashboard viewers: no page was fetched"
+        times = sorted(self.latencies)
+        p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000
+        return (
+            f"dashboard viewers: {self.count}, every {self.period:g} s: {len(times)} calls-list "
+            f"pages, p50 {times[len(times) // 2] * 1000:.1f} ms, p99 {p99:.1f} ms, "
+            f"{self.failures} not 200"
+        )
+
+
 async def measure_path(
     args: argparse.Namespace,
     scenario: Scenario,
@@ -764,6 +833,8 @@ async def measure_path(
         *(("--database", args.database) if args.database else ()),
         *args.serve_arg,
     ]
+    if args.dashboard_viewers:
+        env = {**env, "IVR_DASHBOARD_PASSWORD": DASHBOARD_PASSWORD}
     with run_server("ivr", ivr_command, ivr_port, env, home / "ivr.log") as ivr:
         scenario.reference = await reference_call(ivr, scenario)
         echo(f"each call: {' / '.join(scenario.reference.heard)}")
@@ -775,7 +846,14 @@ async def measure_path(
             *("--port", str(bare_port), "--answers", str(home / "answers.json")),
         ]
         with run_server("bare", bare_command, bare_port, env, home / "bare.log") as bare:
-            return await measure(args, scenario, ivr, bare, echo, home)
+            if not args.dashboard_viewers:
+                return await measure(args, scenario, ivr, bare, echo, home)
+            viewers = Viewers(ivr.base, args.dashboard_viewers, args.dashboard_period)
+            await viewers.start()
+            try:
+                return await measure(args, scenario, ivr, bare, echo, home)
+            finally:
+                echo(await viewers.stop())
 
 
 if __name__ == "__main__":
