@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -80,16 +81,34 @@ class Server:
     process: subprocess.Popen[bytes]
     base: str
 
+    def pids(self) -> list[int]:
+        """The server and its worker processes (`ivr serve --workers N`), descendants too."""
+        found, queue = [], [self.process.pid]
+        while queue:
+            pid = queue.pop()
+            found.append(pid)
+            with contextlib.suppress(OSError):
+                queue += [
+                    int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+                ]
+        return found
+
     def renice(self, niceness: int) -> None:
         """Set the scheduling priority of every thread of the server (Linux nice is per thread)."""
-        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
-            os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
+        for pid in self.pids():
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
 
     def cpu_seconds(self) -> float:
-        """utime + stime of the server process (all its threads), from /proc."""
-        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()  # fields from the 3rd (state) on
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        """utime + stime of the server's processes (all their threads, workers included)."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                fields = stat.rsplit(")", 1)[1].split()  # fields from the 3rd (state) on
+                total += int(fields[11]) + int(fields[12])
+        return total / CLOCK_TICKS
 
 
 def machine_busy_seconds() -> float:
