@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -129,31 +130,46 @@ def judge(exc: TwilioRestException) -> Refused:
     return Refused(f"Twilio refused it: {message} ({label})", code, retry)
 
 
-class TwilioSender:
+class TwilioRest:
+    """The process's twilio client for one kind of resource: built once, each create judged.
+
+    Subclasses (`TwilioSender` here, `outbound.dialer.TwilioDialer`) say what they create;
+    every answer is one of the three outcomes, so a lost one is settled with a lookup.
+    """
+
     def __init__(self, client: Client, http: AsyncTwilioHttpClient, timeout: float) -> None:
         self.client = client
         self.http = http
         self.timeout = timeout
 
     @classmethod
-    def open(cls, account_sid: str, auth_token: str, api_url: str, timeout: float) -> TwilioSender:
+    def open(cls, account_sid: str, auth_token: str, api_url: str, timeout: float) -> Self:
         """Build the process's client; call inside the event loop (aiohttp needs one)."""
         http = HeaderAuthHttpClient()
         client = Client(account_sid, auth_token, http_client=http)
         client.api.base_url = api_url.rstrip("/")
         return cls(client, http, timeout)
 
-    async def send(self, request: SendRequest) -> Outcome:
+    async def _create(self, create: Callable[[], Awaitable[Any]]) -> Outcome:
+        """`await create()` (a resource with `sid` and `status`), judged as an outcome."""
         try:
             async with asyncio.timeout(self.timeout):
-                message = await self.client.messages.create_async(**request.arguments())
+                made = await create()
         except TwilioRestException as exc:
             return judge(exc)
         except aiohttp.ClientConnectorError as exc:  # never connected: nothing reached Twilio
             return Refused(f"cannot connect to Twilio: {exc}", retry=True)
         except (TimeoutError, aiohttp.ClientError, TwilioException, OSError, ValueError) as exc:
             return Unknown(f"no answer from Twilio ({type(exc).__name__}: {exc})".strip())
-        return Accepted(str(message.sid), str(message.status or ""))
+        return Accepted(str(made.sid), str(made.status or ""))
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+class TwilioSender(TwilioRest):
+    async def send(self, request: SendRequest) -> Outcome:
+        return await self._create(lambda: self.client.messages.create_async(**request.arguments()))
 
     async def find(self, request: SendRequest, since: float, taken: set[str]) -> str | None:
         """The SID of a message Twilio holds that this request created, if any.
@@ -182,6 +198,3 @@ class TwilioSender:
                 continue
             return str(message.sid)
         return None
-
-    async def close(self) -> None:
-        await self.http.close()

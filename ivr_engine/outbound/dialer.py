@@ -12,12 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
-
-from ..messaging.sender import Accepted, HeaderAuthHttpClient, Outcome, Refused, Unknown, judge
+from ..messaging.sender import Outcome, TwilioRest
 
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 LOOKUP_PAGE = 20
@@ -57,31 +52,9 @@ class CallRequest:
         return args
 
 
-class TwilioDialer:
-    def __init__(self, client: Client, http: AsyncTwilioHttpClient, timeout: float) -> None:
-        self.client = client
-        self.http = http
-        self.timeout = timeout
-
-    @classmethod
-    def open(cls, account_sid: str, auth_token: str, api_url: str, timeout: float) -> TwilioDialer:
-        """Build the process's client; call inside the event loop (aiohttp needs one)."""
-        http = HeaderAuthHttpClient()
-        client = Client(account_sid, auth_token, http_client=http)
-        client.api.base_url = api_url.rstrip("/")
-        return cls(client, http, timeout)
-
+class TwilioDialer(TwilioRest):
     async def place(self, request: CallRequest) -> Outcome:
-        try:
-            async with asyncio.timeout(self.timeout):
-                call = await self.client.calls.create_async(**request.arguments())
-        except TwilioRestException as exc:
-            return judge(exc)
-        except aiohttp.ClientConnectorError as exc:  # never connected: nothing reached Twilio
-            return Refused(f"cannot connect to Twilio: {exc}", retry=True)
-        except (TimeoutError, aiohttp.ClientError, TwilioException, OSError, ValueError) as exc:
-            return Unknown(f"no answer from Twilio ({type(exc).__name__}: {exc})".strip())
-        return Accepted(str(call.sid), str(call.status or ""))
+        return await self._create(lambda: self.client.calls.create_async(**request.arguments()))
 
     async def find(self, to: str, from_: str, since: float, taken: set[str]) -> str | None:
         """The SID of a call Twilio holds that an attempt to `to` created, if any.
@@ -98,6 +71,3 @@ class TwilioDialer:
                 continue
             return str(call.sid)
         return None
-
-    async def close(self) -> None:
-        await self.http.close()
