@@ -1,21 +1,28 @@
 """`ivr messages`: list outbox rows with their history; `ivr messages retry ID` re-queues one.
 
-It opens the server's own SQLite file (`--db`, IVR_DB) next to the running server (WAL lets
-both work at once); a re-queued row is picked up by the server's worker at its next look.
+It reads the server's store: its SQLite file (`--db`, IVR_DB) next to the running server (WAL
+lets both work at once), or the PostgreSQL store several servers share (`--database URL`,
+IVR_DATABASE_URL). A re-queued row is picked up by a server's worker at its next look.
 """
 
 from __future__ import annotations
 
 import argparse
-import sqlite3
+import asyncio
 import sys
 from typing import Any
 
 from ..messaging.addresses import bare_number
-from ..messaging.outbox import PENDING, RETRYABLE, STATUSES
-from .server_db import add_db_argument, server_database
+from ..messaging.outbox import STATUSES, requeue
+from ..store.history import message_history
+from .server_db import add_database_url_argument, add_db_argument, open_server_database
 
 LIST_LIMIT = 50
+REFUSED = {
+    "sent": "Twilio already has it; retrying would send it twice",
+    "pending": "it is already waiting to be sent",
+    "sending": "it is being sent right now",
+}
 
 
 def add_parser(sub: Any) -> None:
@@ -25,6 +32,7 @@ def add_parser(sub: Any) -> None:
         description="List outbox messages, newest first, with every change of their state.",
     )
     add_db_argument(parser)
+    add_database_url_argument(parser)
     parser.add_argument("--status", choices=STATUSES, help="only messages in this state")
     parser.add_argument("--to", help="only messages to this number (E.164, e.g. +15551234567)")
     parser.add_argument("--limit", type=int, default=LIST_LIMIT, help="at most this many")
@@ -32,43 +40,40 @@ def add_parser(sub: Any) -> None:
     retry = actions.add_parser("retry", help="re-queue a dead-lettered, failed or unsent message")
     retry.add_argument("id", type=int, help="the message number shown by `ivr messages`")
     add_db_argument(retry, default=argparse.SUPPRESS)
+    add_database_url_argument(retry, default=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    path = server_database(args)
-    if path is None:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    database = await open_server_database(args)
+    if database is None:
         return 1
-    db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5.0)
-    db.row_factory = sqlite3.Row
     try:
         if args.action == "retry":
-            return retry(db, args.id)
-        return show(db, args.status, args.to, args.limit)
-    except sqlite3.OperationalError as exc:
-        print(
-            f"error: {path} has no messaging tables ({exc}): start `ivr serve` on it once",
-            file=sys.stderr,
-        )
-        return 1
+            return await retry(database, args.id)
+        return await show(database, args.status, args.to, args.limit)
     finally:
-        db.close()
+        await database.close()
 
 
-def show(db: sqlite3.Connection, status: str | None, to: str | None, limit: int) -> int:
-    where, params = ["1"], []
+async def show(database: Any, status: str | None, to: str | None, limit: int) -> int:
+    where, params = ["1 = 1"], []
     if status:
         where.append("status = ?")
         params.append(status)
     if to:
         where.append("recipient = ?")
         params.append(bare_number(to))
-        for line in _consent(db, bare_number(to)):
+        for line in await _consent(database, bare_number(to)):
             print(line)
-    rows = db.execute(
+    rows = await database.fetchall(
         f"SELECT * FROM outbox WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
         (*params, limit),
-    ).fetchall()
+    )
     if not rows:
         print("no messages match")
         return 0
@@ -76,49 +81,32 @@ def show(db: sqlite3.Connection, status: str | None, to: str | None, limit: int)
         print(_heading(row))
         if row["reason"]:
             print(f"    reason: {row['reason']}")
-        for at, state, detail in _history(db, row):
-            print(f"    {at}  {state:<11} {detail}".rstrip())
+        for event in await message_history(database, row):
+            detail = event["detail"]
+            if event["detail"].startswith("status callback"):
+                detail = f"({detail})"
+            print(f"    {event['at']}  {event['status']:<11} {detail}".rstrip())
     return 0
 
 
-def retry(db: sqlite3.Connection, row_id: int) -> int:
-    with db:
-        db.execute("BEGIN IMMEDIATE")
-        row = db.execute("SELECT status, reason FROM outbox WHERE id = ?", (row_id,)).fetchone()
-        if row is None:
-            print(
-                f"error: there is no message #{row_id}: `ivr messages` lists them", file=sys.stderr
-            )
-            return 1
-        status, reason = row["status"], row["reason"]
-        if status not in RETRYABLE:
-            why = {
-                "sent": "Twilio already has it; retrying would send it twice",
-                "pending": "it is already waiting to be sent",
-                "sending": "it is being sent right now",
-            }[status]
-            print(
-                f"error: message #{row_id} is {status}: {why} (only dead, failed or not_sent "
-                "messages can be retried)",
-                file=sys.stderr,
-            )
-            return 1
-        db.execute(
-            f"UPDATE outbox SET status = '{PENDING}', attempts = 0, next_attempt_at = 0, "
-            "reason = '', error_code = '', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-            "WHERE id = ?",
-            (row_id,),
+async def retry(database: Any, row_id: int) -> int:
+    found = await requeue(database, row_id, "by `ivr messages retry`")
+    if not found.found:
+        print(f"error: there is no message #{row_id}: `ivr messages` lists them", file=sys.stderr)
+        return 1
+    if not found.done:
+        print(
+            f"error: message #{row_id} is {found.status}: {REFUSED[found.status]} (only dead, "
+            "failed or not_sent messages can be retried)",
+            file=sys.stderr,
         )
-        db.execute(
-            "INSERT INTO outbox_events (outbox_id, status, detail) VALUES (?, ?, ?)",
-            (row_id, PENDING, f"re-queued by `ivr messages retry` (was {status}: {reason})"),
-        )
-    print(f"message #{row_id} re-queued (it was {status}: {reason})")
+        return 1
+    print(f"message #{row_id} re-queued (it was {found.status}: {found.reason})")
     print("a running server sends it at its next look at the queue (about a second)")
     return 0
 
 
-def _heading(row: sqlite3.Row) -> str:
+def _heading(row: Any) -> str:
     delivery = f", Twilio says {row['delivery']}" if row["delivery"] else ""
     sid = f" {row['message_sid']}" if row["message_sid"] else ""
     return (
@@ -128,29 +116,10 @@ def _heading(row: sqlite3.Row) -> str:
     )
 
 
-def _history(db: sqlite3.Connection, row: sqlite3.Row) -> list[tuple[str, str, str]]:
-    """The row's own changes and Twilio's status callbacks for it, in time order."""
-    events = [
-        (e["at"], e["status"], e["detail"])
-        for e in db.execute(
-            "SELECT at, status, detail FROM outbox_events WHERE outbox_id = ? ORDER BY id",
-            (row["id"],),
-        )
-    ]
-    if row["message_sid"]:
-        for e in db.execute(
-            "SELECT at, status, error_code FROM message_events WHERE message_sid = ? ORDER BY id",
-            (row["message_sid"],),
-        ):
-            code = f", error {e['error_code']}" if e["error_code"] else ""
-            events.append((e["at"], e["status"], f"(status callback{code})"))
-    return sorted(events, key=lambda event: event[0])
-
-
-def _consent(db: sqlite3.Connection, number: str) -> list[str]:
+async def _consent(database: Any, number: str) -> list[str]:
     return [
         f"{number}: {event['action']} of {event['channel']} at {event['at']} ({event['source']})"
-        for event in db.execute(
+        for event in await database.fetchall(
             "SELECT channel, action, source, at FROM consent_events WHERE number = ? ORDER BY id",
             (number,),
         )

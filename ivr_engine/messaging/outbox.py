@@ -192,6 +192,43 @@ def prepare(
     return PENDING, "", payload
 
 
+@dataclass(frozen=True)
+class Requeued:
+    """What `requeue` found: the row's status and reason before, and whether it went back."""
+
+    found: bool
+    status: str = ""
+    reason: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.found and self.status in RETRYABLE
+
+
+async def requeue(database: Database, row_id: int, by: str) -> Requeued:
+    """Put a dead, failed or unsent message back in the queue, as `by` asked (its history
+    says so); a worker sends it at its next look. Anything else is left as it is."""
+    row = await database.fetchone("SELECT status, reason FROM outbox WHERE id = ?", (row_id,))
+    if row is None:
+        return Requeued(False)
+    found = Requeued(True, str(row["status"]), str(row["reason"]))
+    if not found.done:
+        return found
+    marks = ", ".join("?" for _ in RETRYABLE)
+    await database.write(
+        Write(
+            f"UPDATE outbox SET status = '{PENDING}', attempts = 0, next_attempt_at = 0, "
+            f"reason = '', error_code = '', updated_at = {NOW} WHERE id = ? AND status IN ({marks})",
+            (row_id, *RETRYABLE),
+        ),
+        Write(
+            f"INSERT INTO outbox_events (outbox_id, status, detail, at) VALUES (?, ?, ?, {NOW})",
+            (row_id, PENDING, f"re-queued {by} (was {found.status}: {found.reason})"),
+        ),
+    )
+    return found
+
+
 class OutboxStore:
     """Reads and moves outbox rows; every write goes through the group-commit writer."""
 

@@ -180,7 +180,9 @@ class Database:
 
         The file is locked for this process until `close()` (see `filelock`): another process
         opening it gets `filelock.DatabaseInUse`. A `reader` (a command such as `ivr calls`
-        that looks while the server runs; WAL lets it) takes no lock and must not write.
+        that looks while the server runs; WAL lets it) takes no lock. It writes only rows the
+        server re-reads from the file (`ivr messages retry` puts an outbox row back), never
+        what the server caches (sessions); SQLite orders its transactions with the server's.
         """
         lock = None
         if str(path) != ":memory:":

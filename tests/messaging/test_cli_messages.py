@@ -1,4 +1,5 @@
-"""`ivr messages` and `ivr messages retry`, run as real subprocesses on the server's database."""
+"""`ivr messages` and `ivr messages retry`, run as real subprocesses on the server's store: its
+SQLite file (`--db`) or the PostgreSQL database several servers share (`--database`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from starlette.testclient import TestClient
 
 from ivr_engine.web import Settings, create_app
@@ -13,6 +15,8 @@ from tests.conftest import ROOT, Twilio
 from tests.messaging.conftest import CALLER, rows, settled, text, wait_until
 from tests.messaging.fake_twilio import FakeTwilio, Reply
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def ivr(*args: str) -> subprocess.CompletedProcess[str]:
@@ -26,6 +30,13 @@ def ivr(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+def where(settings: Settings) -> list[str]:
+    """How the command is pointed at the server's store."""
+    if settings.database_url:
+        return ["--database", settings.database_url]
+    return ["--db", settings.db_path]
 
 
 def run_calls(settings: Settings, fake: FakeTwilio) -> None:
@@ -45,7 +56,7 @@ def test_messages_lists_rows_newest_first_with_reasons_and_history(
     settings: Settings, fake: FakeTwilio
 ) -> None:
     run_calls(settings, fake)
-    result = ivr("messages", "--db", settings.db_path)
+    result = ivr("messages", *where(settings))
     assert result.returncode == 0, result.stderr
     headings = [line for line in result.stdout.splitlines() if line.startswith("#")]
     assert [h.split(":")[0] for h in headings] == ["#3 not_sent", "#2 sent", "#1 dead"]
@@ -66,14 +77,14 @@ def test_messages_filters_by_status_and_by_recipient_with_its_consent(
     settings: Settings, fake: FakeTwilio
 ) -> None:
     run_calls(settings, fake)
-    dead = ivr("messages", "--db", settings.db_path, "--status", "dead")
+    dead = ivr("messages", *where(settings), "--status", "dead")
     assert [line[:7] for line in dead.stdout.splitlines() if line.startswith("#")] == ["#1 dead"]
-    mine = ivr("messages", "--db", settings.db_path, "--to", CALLER)
+    mine = ivr("messages", *where(settings), "--to", CALLER)
     lines = mine.stdout.splitlines()
     assert lines[0].startswith(f"{CALLER}: opt-out of whatsapp at 20")
     assert lines[0].endswith("(replied STOP)")
     assert [line.split(":")[0] for line in lines if line.startswith("#")] == ["#2 sent", "#1 dead"]
-    none = ivr("messages", "--db", settings.db_path, "--to", "+15550009999")
+    none = ivr("messages", *where(settings), "--to", "+15550009999")
     assert none.stdout == "no messages match\n"
 
 
@@ -81,7 +92,7 @@ def test_retry_requeues_a_dead_message_and_the_server_then_sends_it(
     settings: Settings, fake: FakeTwilio
 ) -> None:
     run_calls(settings, fake)
-    result = ivr("messages", "retry", "1", "--db", settings.db_path)
+    result = ivr("messages", "retry", "1", *where(settings))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == (
         "message #1 re-queued (it was dead: gave up after 4 attempt(s): Twilio refused it: "
@@ -96,13 +107,13 @@ def test_retry_refuses_a_sent_message_and_an_unknown_one(
     settings: Settings, fake: FakeTwilio
 ) -> None:
     run_calls(settings, fake)
-    sent = ivr("messages", "--db", settings.db_path, "retry", "2")
+    sent = ivr("messages", *where(settings), "retry", "2")
     assert sent.returncode == 1
     assert sent.stderr == (
         "error: message #2 is sent: Twilio already has it; retrying would send it twice "
         "(only dead, failed or not_sent messages can be retried)\n"
     )
-    missing = ivr("messages", "--db", settings.db_path, "retry", "99")
+    missing = ivr("messages", *where(settings), "retry", "99")
     assert (missing.returncode, missing.stderr) == (
         1,
         "error: there is no message #99: `ivr messages` lists them\n",

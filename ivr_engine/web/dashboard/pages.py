@@ -19,9 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ...history.timeline import answer, hops, outcome
-from ...messaging.outbox import RETRYABLE
+from ...messaging.outbox import RETRYABLE, requeue
 from ...store import history
-from ...store.database import Write
 from ..settings import Settings
 from .auth import CSP, Throttle, csrf_ok, csrf_token, logged_in, password_matches
 from .diagram import Marks, render_svg
@@ -318,32 +317,12 @@ class Pages:
         if isinstance(form, Response):
             return form
         row_id = request.path_params["row_id"]
-        row = await self.database.fetchone(
-            "SELECT status, reason FROM outbox WHERE id = ?", (row_id,)
-        )
-        if row is None:
+        found = await requeue(self.database, row_id, "from the dashboard")
+        if not found.found:
             raise HTTPException(404, f"there is no message #{row_id}")
-        if row["status"] not in RETRYABLE:
-            notice = f"Message #{row_id} is {row['status']}: only dead, failed or unsent messages can be retried."
+        if not found.done:
+            notice = f"Message #{row_id} is {found.status}: only dead, failed or unsent messages can be retried."
         else:
-            now = history.timestamp(datetime.now(UTC))
-            marks = ", ".join("?" for _ in RETRYABLE)
-            await self.database.write(
-                Write(
-                    "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = 0, "
-                    f"reason = '', error_code = '', updated_at = ? WHERE id = ? AND status IN ({marks})",
-                    (now, row_id, *RETRYABLE),
-                ),
-                Write(
-                    "INSERT INTO outbox_events (outbox_id, status, detail, at) VALUES (?, ?, ?, ?)",
-                    (
-                        row_id,
-                        "pending",
-                        f"re-queued from the dashboard (was {row['status']}: {row['reason']})",
-                        now,
-                    ),
-                ),
-            )
             outbox = getattr(self.state, "outbox", None)
             if outbox is not None:
                 outbox.queued()
