@@ -1,17 +1,18 @@
 """`ivr callbacks`: list the callers who asked to be called back while waiting in a queue.
 
-Reads the server's own SQLite file (`--db`, IVR_DB) next to the running server, as `ivr
-messages` does. The rows come from `enqueue` nodes (see `ivr_engine.callbacks`); placing the
-calls is the outbound-calls feature's job, so until then this list is for people to work off.
+Reads the server's store, as `ivr messages` does: its SQLite file (`--db`, IVR_DB) next to the
+running server, or the PostgreSQL store (`--database URL`, IVR_DATABASE_URL). The rows come
+from `enqueue` nodes (see `ivr_engine.callbacks`); until the outbound dialer places them, this
+list is for people to work off.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 from typing import Any
 
 from ..callbacks import SELECT
-from .server_db import add_db_argument, server_database
+from .server_db import add_database_url_argument, add_db_argument, open_server_database
 
 LIST_LIMIT = 50
 
@@ -23,6 +24,7 @@ def add_parser(sub: Any) -> None:
         description="List call-back requests made in enqueue nodes, oldest first.",
     )
     add_db_argument(parser)
+    add_database_url_argument(parser)
     parser.add_argument("--queue", help="only requests made in this queue")
     parser.add_argument(
         "--all", action="store_true", help="every request, not only the pending ones"
@@ -32,26 +34,25 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: Any) -> int:
-    path = server_database(args)
-    if path is None:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: Any) -> int:
+    database = await open_server_database(args)
+    if database is None:
         return 1
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
-    db.row_factory = sqlite3.Row
-    where, params = ["1"], []
+    where, params = ["1 = 1"], []
     if not args.all:
         where.append("status = 'pending'")
     if args.queue:
         where.append("queue = ?")
         params.append(args.queue)
     try:
-        rows = db.execute(
+        rows = await database.fetchall(
             f"{SELECT} WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*params, args.limit)
-        ).fetchall()
-    except sqlite3.OperationalError:
-        print("no call-back requests yet")
-        return 0
+        )
     finally:
-        db.close()
+        await database.close()
     if not rows:
         print("no call-back requests match")
         return 0

@@ -7,7 +7,6 @@ and `<Connect>` actions, and the `<Queue url>` request made for a caller being d
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from starlette.testclient import TestClient
 
 from ivr_engine.messaging.settings import MessagingSettings
 from ivr_engine.web import Settings, create_app
-from tests.conftest import AUTH_TOKEN, ROOT, Twilio, session_data, subprocess_env
+from tests.conftest import AUTH_TOKEN, ROOT, Twilio, session_data, subprocess_env, values
 from tests.fake_verify import FakeVerify
 from tests.web.calls import Answer, Call
 
@@ -30,6 +29,7 @@ def waiting(call: Call, twilio: Twilio, url: str, position: int, waited: int) ->
     return call._answer(twilio.post(url, params))
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_queued_caller_hears_the_position_asks_for_a_call_back_and_is_listed(
     twilio: Twilio, settings: Settings
 ) -> None:
@@ -60,13 +60,18 @@ def test_a_queued_caller_hears_the_position_asks_for_a_call_back_and_is_listed(
     assert done.said() == [
         "Thanks. We will call you back at + 1 5 5 5 1 2 3 4 5 6 7 as soon as an agent is free."
     ]
-    with sqlite3.connect(settings.db_path) as db:
-        rows = db.execute(
-            "SELECT call_sid, flow_id, node_id, queue, number, waited, status FROM callback_requests"
-        ).fetchall()
+    rows = values(
+        settings,
+        "SELECT call_sid, flow_id, node_id, queue, number, waited, status FROM callback_requests",
+    )
     assert rows == [(call.sid, "support", "hold", "support", "+15551234567", 190, "pending")]
+    where = (
+        ["--database", settings.database_url]
+        if settings.database_url
+        else ["--db", settings.db_path]
+    )
     listed = subprocess.run(
-        [sys.executable, "-m", "ivr_engine", "callbacks", "--db", settings.db_path],
+        [sys.executable, "-m", "ivr_engine", "callbacks", *where],
         capture_output=True,
         text=True,
         env=subprocess_env(),
