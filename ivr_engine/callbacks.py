@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # the enqueue node imports this module; `ivr validate` never opens a store
-    from .store.database import Database
+    from .store.backend import Store
 
 PENDING = "pending"
 
@@ -70,11 +70,11 @@ class CallbackRecorder(Protocol):
 class CallbackStore:
     """Call-back requests in the server's database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Store) -> None:
         self.database = database
 
     @classmethod
-    async def open(cls, database: Database) -> CallbackStore:
+    async def open(cls, database: Store) -> CallbackStore:
         """The store on the server's database (its table is migration 3, see `store.migrations`)."""
         return cls(database)
 

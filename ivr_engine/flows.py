@@ -19,7 +19,8 @@ from .errors import FlowError
 from .links import FolderFlows
 from .loader import FlowLoader
 from .model import Flow
-from .store.database import Database, Write
+from .store.backend import Store
+from .store.database import Write
 
 log = logging.getLogger("ivr_engine.flows")
 
@@ -36,7 +37,7 @@ class _Seen:
 
 
 class FlowRepository:
-    def __init__(self, loader: FlowLoader, folder: Path, database: Database | None = None) -> None:
+    def __init__(self, loader: FlowLoader, folder: Path, database: Store | None = None) -> None:
         self.loader = loader
         self.folder = folder
         self.database = database

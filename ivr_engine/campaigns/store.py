@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import json_text
+from ..store.backend import Store
 from ..store.campaigns_schema import CLAIM_POSTGRES, CLAIM_SQLITE
-from ..store.database import Database, Write
+from ..store.database import Write
 
 # Attempt statuses: ours first, then Twilio's CallStatus values.
 PLACING, PLACED, NOT_PLACED = "placing", "placed", "not-placed"
@@ -139,7 +140,7 @@ def claim_sql(dialect: str) -> str:
 
 
 class OutboundStore:
-    def __init__(self, database: Database, *, clock: Any = time.time) -> None:
+    def __init__(self, database: Store, *, clock: Any = time.time) -> None:
         self.database = database
         self.dialect = database.dialect
         self.clock = clock

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from ..store.database import Database
+from ..store.backend import Store
 from ..store.history import prune
 
 log = logging.getLogger("ivr_engine.history")
@@ -22,7 +22,7 @@ DEFAULT_INTERVAL = 3600.0  # seconds between two prunings
 
 
 async def prune_once(
-    database: Database, days: float, now: datetime | None = None, pause: float = 0.05
+    database: Store, days: float, now: datetime | None = None, pause: float = 0.05
 ) -> dict[str, int]:
     before = (now or datetime.now(UTC)) - timedelta(days=days)
     counts = await prune(database, before, pause=pause)
@@ -37,7 +37,7 @@ async def prune_once(
 
 
 async def keep_pruning(
-    database: Database,
+    database: Store,
     days: float,
     interval: float = DEFAULT_INTERVAL,
     clock: Callable[[], datetime] | None = None,

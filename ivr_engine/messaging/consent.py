@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..store.database import Database, Write
+from ..store.backend import Store
+from ..store.database import Write
 
 OPT_OUT_WORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -70,7 +71,7 @@ class Suppression:
 
 
 class ConsentStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Store) -> None:
         self.database = database
 
     async def suppressed(self, number: str, channel: str) -> Suppression | None:

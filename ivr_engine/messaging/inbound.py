@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..store.database import Database
+from ..store.backend import Store
 from .addresses import WHATSAPP, bare_number
 from .consent import HELP, OPT_IN, OPT_OUT, ConsentStore, keyword
 from .window import WindowStore
@@ -32,7 +32,7 @@ CONFIRMATIONS = {
 class InboundHandler:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         consent: ConsentStore,
         window: WindowStore,
         clock: Callable[[], float] = time.time,

@@ -29,7 +29,8 @@ from typing import Any
 
 from .. import json_text
 from ..runtime.effects import OutboundMessage
-from ..store.database import Database, Write
+from ..store.backend import Store
+from ..store.database import Write
 from .addresses import Route, bare_number, recipient_problem, resolve_route
 from .settings import MessagingSettings
 
@@ -205,7 +206,7 @@ class Requeued:
         return self.found and self.status in RETRYABLE
 
 
-async def requeue(database: Database, row_id: int, by: str) -> Requeued:
+async def requeue(database: Store, row_id: int, by: str) -> Requeued:
     """Put a dead, failed or unsent message back in the queue, as `by` asked (its history
     says so); a worker sends it at its next look. Anything else is left as it is."""
     row = await database.fetchone("SELECT status, reason FROM outbox WHERE id = ?", (row_id,))
@@ -234,7 +235,7 @@ class OutboxStore:
 
     def __init__(
         self,
-        database: Database,
+        database: Store,
         settings: MessagingSettings,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import json_text
-from ..store.database import Database, Write
+from ..store.backend import Store
+from ..store.database import Write
 from .addresses import bare_number
 from .consent import OPT_OUT, ConsentStore
 
@@ -60,7 +61,7 @@ def current(statuses: list[str]) -> str:
 
 
 class StatusStore:
-    def __init__(self, database: Database, consent: ConsentStore) -> None:
+    def __init__(self, database: Store, consent: ConsentStore) -> None:
         self.database = database
         self.consent = consent
 

@@ -7,7 +7,8 @@ the moment Twilio judges (error 63016 otherwise).
 
 from __future__ import annotations
 
-from ..store.database import Database, Write
+from ..store.backend import Store
+from ..store.database import Write
 
 WINDOW_SECONDS = 24 * 3600
 
@@ -19,7 +20,7 @@ ON CONFLICT (number) DO UPDATE SET
 
 
 class WindowStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Store) -> None:
         self.database = database
 
     def record(self, number: str, at: float) -> Write:

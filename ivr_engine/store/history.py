@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import json_text
-from .database import Database, Write
+from .backend import Store
+from .database import Write
 
 LIVE, COMPLETED, FAILED = "live", "completed", "failed"
 CALL_STATUSES = (LIVE, COMPLETED, FAILED)
@@ -95,7 +96,7 @@ def _call_row(row: Any, now: datetime) -> CallRow:
 
 
 async def list_calls(
-    database: Database,
+    database: Store,
     *,
     flow: str | None = None,
     since: datetime | None = None,
@@ -143,7 +144,7 @@ def _filters(
     return where, params
 
 
-async def count_calls(database: Database, flow: str, since: datetime) -> int:
+async def count_calls(database: Store, flow: str, since: datetime) -> int:
     row = await database.fetchone(
         "SELECT COUNT(*) AS n FROM sessions WHERE flow_id = ? AND created_at >= ?",
         (flow, timestamp(since)),
@@ -151,7 +152,7 @@ async def count_calls(database: Database, flow: str, since: datetime) -> int:
     return int(row["n"]) if row is not None else 0
 
 
-async def get_call(database: Database, call_sid: str) -> CallRow | None:
+async def get_call(database: Store, call_sid: str) -> CallRow | None:
     row = await database.fetchone(
         f"SELECT {CALL_COLUMNS} FROM sessions s WHERE s.call_sid = ?", (call_sid,)
     )
@@ -189,7 +190,7 @@ CALLBACK_FIELDS = (
 )
 
 
-async def timeline(database: Database, call_sid: str) -> Timeline | None:
+async def timeline(database: Store, call_sid: str) -> Timeline | None:
     call = await get_call(database, call_sid)
     if call is None:
         return None
@@ -210,7 +211,7 @@ async def timeline(database: Database, call_sid: str) -> Timeline | None:
     return Timeline(call, steps, callbacks, messages)
 
 
-async def call_messages(database: Database, call_sid: str) -> list[dict[str, Any]]:
+async def call_messages(database: Store, call_sid: str) -> list[dict[str, Any]]:
     """The call's outbox rows, each with its history (our moves and Twilio's callbacks)."""
     found = []
     for row in await database.fetchall(
@@ -222,7 +223,7 @@ async def call_messages(database: Database, call_sid: str) -> list[dict[str, Any
     return found
 
 
-async def message_history(database: Database, row: Any) -> list[dict[str, str]]:
+async def message_history(database: Store, row: Any) -> list[dict[str, str]]:
     events = [
         {"at": e["at"], "status": e["status"], "detail": e["detail"]}
         for e in await database.fetchall(
@@ -255,7 +256,7 @@ class Traffic:
 TRAFFIC_ROWS = 20_000  # at most this many steps are read for one diagram
 
 
-async def traffic(database: Database, flow_id: str, since: datetime) -> Traffic:
+async def traffic(database: Store, flow_id: str, since: datetime) -> Traffic:
     """Count, per transition of the flow, the calls that took it since `since`."""
     edges: dict[tuple[str | None, str | None, str | None], int] = {}
     ended: dict[str, int] = {}
@@ -287,7 +288,7 @@ async def traffic(database: Database, flow_id: str, since: datetime) -> Traffic:
 
 
 async def prune(
-    database: Database, before: datetime, batch: int = PRUNE_BATCH, pause: float = 0.0
+    database: Store, before: datetime, batch: int = PRUNE_BATCH, pause: float = 0.0
 ) -> dict[str, int]:
     """Delete, in batches of `batch`, what ended before `before`; return how much went.
 

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 from .. import json_text
 from ..runtime.effects import OutboundMessage
 from ..runtime.session import Session
-from .database import Database, Write
+from .backend import Store
+from .database import Write
 from .history import call_status_of
 
 UPSERT_SESSION = """
@@ -97,7 +98,7 @@ class _CallLock:
 
 
 class SessionStore:
-    def __init__(self, database: Database, outbox: MessageQueue | None = None) -> None:
+    def __init__(self, database: Store, outbox: MessageQueue | None = None) -> None:
         self.database = database
         self.outbox = outbox  # without one, messages are stored as given and wait unsent
         self._cache: OrderedDict[str, Session] = OrderedDict()

@@ -44,7 +44,7 @@ from ..outbound.service import OutboundCalls
 from ..project import project_registry
 from ..registry import Registry
 from ..runtime.services import Services, flow_environment
-from ..store.database import Database
+from ..store.backend import Store
 from ..store.sessions import SessionStore
 from ..store.target import open_database
 from ..verify import VerifyClient
@@ -209,7 +209,7 @@ async def _start_worker(
 
 
 async def _start_outbound(
-    app: Starlette, settings: Settings, flows: FlowRepository, database: Database
+    app: Starlette, settings: Settings, flows: FlowRepository, database: Store
 ) -> tuple[TwilioDialer | None, CampaignRunner]:
     """Outbound calls and the campaign runner; calls are refused (503) without credentials."""
     account_sid = settings.messaging.account_sid
