@@ -26,8 +26,10 @@ USER_AGENT = "ivr-engine"
 def shared_http_client() -> aiohttp.ClientSession:
     """A pooled client (call it inside the running loop) that names itself to servers.
 
-    The process's environment (proxy variables, .netrc) is not read. aiohttp follows
-    redirects unless a request passes `allow_redirects=False`, as the `http` node does.
+    Proxy settings come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as they did
+    with httpx2. No cookie is kept: one call's API session must never reach another call's
+    request. aiohttp follows redirects unless a request passes `allow_redirects=False`, as
+    the `http` node does.
     """
     import aiohttp
 
@@ -37,6 +39,7 @@ def shared_http_client() -> aiohttp.ClientSession:
         connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS),
         timeout=aiohttp.ClientTimeout(total=DEFAULT_TIMEOUT),
         headers={"User-Agent": USER_AGENT},
-        trust_env=False,
+        trust_env=True,
+        cookie_jar=aiohttp.DummyCookieJar(),
         json_serialize=json_text.dumps,  # compact JSON bodies, as APIs and our tests expect
     )

@@ -62,6 +62,14 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 self._send(200, "plain words", content_type="text/plain")
             elif parts.path == "/huge":
                 self._send(200, "x" * (300 * 1024), content_type="text/plain")
+            elif parts.path == "/login":  # an API that hands out a session cookie
+                data = b'{"ok": true}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Set-Cookie", "session=caller-one-secret; Path=/")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
             elif parts.path == "/echo":
                 self._send(200, {"method": self.command, "body": body.decode()})
             else:

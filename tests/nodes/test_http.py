@@ -432,3 +432,18 @@ def test_a_full_http_node_that_cannot_connect_takes_its_on_error_path() -> None:
         "<Hangup />"
     )
     assert result.session.path == ["lookup", "lookup_failed"]
+
+
+def test_a_cookie_one_request_was_given_never_goes_with_another(fake_api: FakeApi) -> None:
+    """The client is shared by every call: an API's session cookie must stay with nobody."""
+
+    base = fake_api.url.replace("127.0.0.1", "localhost")  # cookie jars ignore IP addresses
+
+    async def run() -> list[str]:
+        async with shared_http_client() as http:
+            for path in ("/login", "/orders/1"):
+                async with http.get(base + path) as answer:
+                    await answer.read()
+        return [seen.headers.get("Cookie", "") for seen in fake_api.seen]
+
+    assert asyncio.run(run()) == ["", ""]
