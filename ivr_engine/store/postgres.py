@@ -45,14 +45,14 @@ _UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.
 def _lock_query(key: str) -> str:
     """`BEGIN` and the advisory lock on `key`, as one simple-protocol query (one round trip).
 
-    The simple protocol takes no parameters, so the key is a literal: quoted as PostgreSQL's
-    standard-conforming strings read it (on since 9.1: a quote is doubled, a backslash is
-    itself); a NUL byte, which no CallSid holds, is refused. The key is hashed by PostgreSQL
-    (`hashtextextended`), as before, so every process locks the same number for it.
+    The simple protocol takes no parameters, so the key is a literal: an escape string
+    (`E'...'`, read the same whatever `standard_conforming_strings` says) with its backslashes
+    and quotes doubled; a NUL byte, which no CallSid holds, is refused. PostgreSQL hashes the
+    key (`hashtextextended`), as before, so every process locks the same number for it.
     """
     if "\x00" in key:
         raise ValueError("a lock key cannot hold a NUL byte")
-    literal = "'" + key.replace("'", "''") + "'"
+    literal = "E'" + key.replace("\\", "\\\\").replace("'", "''") + "'"
     return f"BEGIN; SELECT pg_advisory_xact_lock(hashtextextended({literal}, 0))"
 
 

@@ -196,3 +196,39 @@ def test_while_postgresql_is_down_calls_hear_the_apology_within_2_s_and_recover_
             assert call.press("1").verbs() == ["Dial"]  # the call carries on where it was
     finally:
         own.stop()
+
+
+@pytest.mark.backends("postgresql")
+def test_a_call_lock_key_is_the_same_literal_whatever_the_string_settings(
+    postgres_server: PostgresServer,
+) -> None:
+    """The lock query spells its key as a literal (one round trip): quotes, backslashes and
+    other odd characters hash to what the key hashes to as a parameter, with
+    standard_conforming_strings on or off, and nothing else runs."""
+    import asyncpg
+
+    from ivr_engine.store.postgres import _lock_query
+
+    keys = ["CA" + "0" * 32, "a'b", "back\\slash", "'; DROP TABLE sessions; --", "é\\'x"]
+    url = postgres_server.new_database()
+
+    async def body() -> list[tuple[int, int]]:
+        connection = await asyncpg.connect(url)
+        try:
+            found = []
+            for conforming in ("on", "off"):
+                await connection.execute(f"SET standard_conforming_strings = {conforming}")
+                for key in keys:
+                    query = _lock_query(key)
+                    literal = query.split("hashtextextended(", 1)[1].rsplit(", 0))", 1)[0]
+                    spelled = await connection.fetchval(f"SELECT hashtextextended({literal}, 0)")
+                    given = await connection.fetchval("SELECT hashtextextended($1, 0)", key)
+                    found.append((spelled, given))
+                    await connection.execute(query)  # BEGIN and the lock: it runs as it is
+                    await connection.execute("ROLLBACK")
+            return found
+        finally:
+            await connection.close()
+
+    for spelled, given in asyncio.run(body()):
+        assert spelled == given
