@@ -10,6 +10,11 @@ busy, no-answer and failed are tried again after `retry_delay` up to `max_attemp
 
 After a crash, attempts still `placing` are settled at Twilio before anything else
 (`OutboundCalls.settle`): a call Twilio has is linked, never placed a second time.
+
+With several processes on PostgreSQL every process runs a runner. They count and claim under
+one advisory lock (a claimed contact counts as a call in progress), and each call's slot in
+the pace is reserved in the database (`OutboundStore.reserve_slot`), so the rates and limits
+hold for all of them together. One process on SQLite paces in its own memory (`Pace`).
 """
 
 from __future__ import annotations
