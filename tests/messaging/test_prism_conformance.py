@@ -15,11 +15,8 @@ refused by Prism as "MediaUrl must be array". Media is therefore checked against
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -27,54 +24,20 @@ from starlette.testclient import TestClient
 from ivr_engine.messaging.addresses import Route
 from ivr_engine.messaging.sender import Accepted, Outcome, Refused, SendRequest, TwilioSender
 from ivr_engine.web import Settings, create_app
-from tests.conftest import AUTH_TOKEN, ROOT, Twilio
+from tests.conftest import AUTH_TOKEN, Twilio
 from tests.messaging.conftest import CALLER, SMS_FROM, WHATSAPP_FROM, settled, wait_until
 from tests.messaging.fake_twilio import ACCOUNT_SID
-from tests.messaging.test_restart import free_port
+from tests.prism import API_SPEC, serve_prism
 from tests.web.calls import Call
 
-PRISM_DIR = Path(os.environ.get("IVR_PRISM_DIR", ROOT / ".cache" / "prism"))
-PRISM = PRISM_DIR / "node_modules" / ".bin" / "prism"
-SPEC = PRISM_DIR / "node_modules/@twilio-alpha/mcp/twilio-oai/spec/yaml/twilio_api_v2010.yaml"
 SERVICE = "MG" + "0123456789abcdef" * 2
 TEMPLATE = "HX0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
 def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (PRISM.exists() and SPEC.exists()):
-        install = subprocess.run(
-            ["bash", str(ROOT / ".ci" / "install-prism")],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if install.returncode != 0 or not SPEC.exists():
-            pytest.fail(
-                "Prism could not be installed for the conformance tests "
-                f"(bash .ci/install-prism):\n{install.stderr}"
-            )
-    port = free_port()
-    log = tmp_path_factory.mktemp("prism") / "prism.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(
-            lambda: "Prism is listening" in log.read_text() or process.poll() is not None,
-            "Prism starts",
-            timeout=120,
-        )
-        if process.poll() is not None:
-            pytest.fail(f"Prism exited at start:\n{log.read_text()[-3000:]}")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with serve_prism(API_SPEC, tmp_path_factory.mktemp("prism")) as url:
+        yield url
 
 
 def send(prism: str, *requests: SendRequest) -> list[Outcome]:

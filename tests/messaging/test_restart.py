@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -16,17 +15,11 @@ from urllib.parse import urlencode
 from twilio.request_validator import RequestValidator
 
 from ivr_engine.web import Settings
-from tests.conftest import AUTH_TOKEN, ROOT
+from tests.conftest import AUTH_TOKEN, ROOT, free_port
 from tests.messaging.conftest import CALLER, SMS_FROM, history, rows, settled, wait_until
 from tests.messaging.fake_twilio import ACCOUNT_SID, FakeTwilio
 
 CALLS = [f"CA{n:032x}" for n in range(1, 6)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

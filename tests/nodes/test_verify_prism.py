@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import subprocess
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -18,47 +17,17 @@ import aiohttp
 import pytest
 
 from ivr_engine.verify import VerifyClient
-from tests.conftest import AUTH_TOKEN, ROOT, free_port
-from tests.messaging.conftest import wait_until
-from tests.messaging.test_prism_conformance import PRISM, PRISM_DIR
+from tests.conftest import AUTH_TOKEN
+from tests.prism import VERIFY_SPEC, serve_prism
 
-SPEC = PRISM_DIR / "node_modules/@twilio-alpha/mcp/twilio-oai/spec/yaml/twilio_verify_v2.yaml"
 ACCOUNT_SID = "AC" + "1" * 32
 SERVICE_SID = "VA" + "0123456789abcdef" * 2
 
 
 @pytest.fixture(scope="module")
 def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (PRISM.exists() and SPEC.exists()):
-        install = subprocess.run(
-            ["bash", str(ROOT / ".ci" / "install-prism")],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if install.returncode != 0 or not SPEC.exists():
-            pytest.fail(f"Prism could not be installed (bash .ci/install-prism):\n{install.stderr}")
-    port = free_port()
-    log = tmp_path_factory.mktemp("prism-verify") / "prism.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(
-            lambda: "Prism is listening" in log.read_text() or process.poll() is not None,
-            "Prism starts",
-            timeout=120,
-        )
-        if process.poll() is not None:
-            pytest.fail(f"Prism exited at start:\n{log.read_text()[-3000:]}")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with serve_prism(VERIFY_SPEC, tmp_path_factory.mktemp("prism-verify")) as url:
+        yield url
 
 
 def with_client(prism: str, use: Callable[[VerifyClient], Awaitable[Any]]) -> Any:
