@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_outbox import ACCOUNT, TOKEN, free_port, start_fake, voice_phase  # noqa: E402
+from benchmarks.bench_outbox import free_port, start_fake, voice_phase  # noqa: E402
+from benchmarks.bench_outbox import start_server as serve  # noqa: E402
 
 API_TOKEN = "bench-api-token"
 
@@ -39,32 +40,16 @@ def start_server(work: Path, port: int, fake_port: int) -> subprocess.Popen[byte
     flows.mkdir(exist_ok=True)
     for name in ("acme.yaml", "reminder.yaml"):
         shutil.copy(ROOT / "flows" / name, flows / name)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "IVR_FLOWS": str(flows),
-        "IVR_DB": str(work / "bench.sqlite3"),
-        "IVR_PORT": str(port),
-        "IVR_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "TWILIO_ACCOUNT_SID": ACCOUNT,
-        "IVR_TWILIO_API_URL": f"http://127.0.0.1:{fake_port}",
-        "IVR_API_TOKEN": API_TOKEN,
-        "IVR_CALLS_PER_SECOND": "0",
-        "IVR_MAX_CALLS": "1000000",
-        "IVR_CAMPAIGN_POLL_INTERVAL": "0.05",
-        "IVR_LOG_LEVEL": "warning",
-    }
-    server = subprocess.Popen([sys.executable, "-m", "ivr_engine", "serve"], env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("the server did not start")
+    return serve(
+        work,
+        port,
+        fake_port,
+        flows,
+        IVR_API_TOKEN=API_TOKEN,
+        IVR_CALLS_PER_SECOND="0",
+        IVR_MAX_CALLS="1000000",
+        IVR_CAMPAIGN_POLL_INTERVAL="0.05",
+    )
 
 
 def cpu_seconds(pid: int) -> float:

@@ -64,11 +64,14 @@ def start_fake() -> tuple[subprocess.Popen[str], int]:
     return fake, int(fake.stdout.readline())
 
 
-def start_server(work: Path, port: int, fake_port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    work: Path, port: int, fake_port: int, flows: Path = ROOT / "flows", **extra: str
+) -> subprocess.Popen[bytes]:
+    """`ivr serve` on `work`'s database against the fake Twilio, once it answers /healthz."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        "IVR_FLOWS": str(ROOT / "flows"),
+        "IVR_FLOWS": str(flows),
         "IVR_DB": str(work / "bench.sqlite3"),
         "IVR_PORT": str(port),
         "IVR_PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -78,9 +81,10 @@ def start_server(work: Path, port: int, fake_port: int) -> subprocess.Popen[byte
         "IVR_TWILIO_API_URL": f"http://127.0.0.1:{fake_port}",
         "IVR_MESSAGES_PER_SECOND": "1000000",
         "IVR_LOG_LEVEL": "warning",
+        **extra,
     }
     server = subprocess.Popen([sys.executable, "-m", "ivr_engine", "serve"], env=env)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
