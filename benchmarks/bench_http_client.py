@@ -5,6 +5,8 @@ answer through each client, 8 at a time, alternating rounds, and prints the clie
 request (the process's own CPU time: the API server runs in another process).
 
     python benchmarks/bench_http_client.py [--requests 3000] [--rounds 2]
+
+httpx2 is no longer a dependency of the engine; it comes with the test extra (`.[test]`).
 """
 
 from __future__ import annotations
