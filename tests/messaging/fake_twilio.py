@@ -42,7 +42,9 @@ class Reply:
 
 
 @dataclass
-class Message:
+class Created:
+    """A resource Twilio created: what was asked (form fields) and when (epoch s)."""
+
     sid: str
     params: dict[str, list[str]]
     created: float
@@ -51,6 +53,9 @@ class Message:
         values = self.params.get(name)
         return values[0] if values else None
 
+
+@dataclass
+class Message(Created):
     def resource(self, account_sid: str) -> dict[str, Any]:
         service = self.first("MessagingServiceSid")
         return {
@@ -78,16 +83,8 @@ class Message:
 
 
 @dataclass
-class PlacedCall:
-    """A call Twilio accepted: what was asked (form fields) and when (epoch s)."""
-
-    sid: str
-    params: dict[str, list[str]]
-    created: float
-
-    def first(self, name: str) -> str | None:
-        values = self.params.get(name)
-        return values[0] if values else None
+class PlacedCall(Created):
+    """A call Twilio accepted."""
 
     def resource(self, account_sid: str) -> dict[str, Any]:
         stamp = formatdate(self.created, usegmt=True)
@@ -197,17 +194,27 @@ class FakeTwilio:
 
     # ---- behaviour ----------------------------------------------------------------------
 
+    def _scripted(
+        self, params: dict[str, list[str]], problem_of: Callable[[dict[str, list[str]]], Any]
+    ) -> tuple[Reply | None, tuple[int, dict[str, Any] | None, bool] | None]:
+        """Under the lock: the scripted reply to this request (a refusal for its `To`, else the
+        next in the script), and the answer to give now if it refuses or the request is bad."""
+        to = (params.get("To") or [""])[0]
+        reply = self.refuse.get(to) or (self.script.popleft() if self.script else None)
+        if reply is not None and not reply.drop:
+            return reply, (reply.status, _error(reply), False)
+        problem = problem_of(params)
+        if problem is not None:
+            return reply, (400, _error(problem), False)
+        return reply, None
+
     def create(self, params: dict[str, list[str]]) -> tuple[int, dict[str, Any] | None, bool]:
         """(HTTP status, JSON body or None to drop the connection, whether to hold first)."""
         with self.lock:
             self.attempts.append(params)
-            to = (params.get("To") or [""])[0]
-            reply = self.refuse.get(to) or (self.script.popleft() if self.script else None)
-            if reply is not None and not reply.drop:
-                return reply.status, _error(reply), False
-            problem = _problem(params)
-            if problem is not None:
-                return 400, _error(problem), False
+            reply, refused = self._scripted(params, _problem)
+            if refused is not None:
+                return refused
             message = Message(f"SM{next(self._sids):032x}", params, time.time())
             self.messages.append(message)
             if reply is not None and reply.drop:
@@ -218,13 +225,9 @@ class FakeTwilio:
         """Like `create`, for `Calls.json`: the call is recorded with its time, then announced."""
         with self.lock:
             self.call_attempts.append((time.time(), params))
-            to = (params.get("To") or [""])[0]
-            reply = self.refuse.get(to) or (self.script.popleft() if self.script else None)
-            if reply is not None and not reply.drop:
-                return reply.status, _error(reply), False
-            problem = _call_problem(params)
-            if problem is not None:
-                return 400, _error(problem), False
+            reply, refused = self._scripted(params, _call_problem)
+            if refused is not None:
+                return refused
             call = PlacedCall(f"CA{next(self._call_sids):032x}", params, time.time())
             self.calls.append(call)
             held = not self.released.is_set()
