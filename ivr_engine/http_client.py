@@ -13,6 +13,7 @@ code runs on the server's one event loop, so that difference is paid by every we
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.request import getproxies_environment
 
 if TYPE_CHECKING:
     import aiohttp
@@ -23,13 +24,22 @@ MAX_CONNECTIONS = 100
 USER_AGENT = "ivr-engine"
 
 
+def proxies_configured() -> bool:
+    """Whether the environment names a proxy for HTTP(S) (`HTTP_PROXY`, `HTTPS_PROXY`, ...)."""
+    found = getproxies_environment()
+    return any(scheme in found for scheme in ("http", "https", "ws", "wss"))
+
+
 def shared_http_client() -> aiohttp.ClientSession:
     """A pooled client (call it inside the running loop) that names itself to servers.
 
     Proxy settings come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as they did
-    with httpx2. No cookie is kept: one call's API session must never reach another call's
-    request. aiohttp follows redirects unless a request passes `allow_redirects=False`, as
-    the `http` node does.
+    with httpx2; `~/.netrc` is not read. aiohttp's `trust_env` looks the proxy up again, and
+    reads `~/.netrc`, for every request, each in a worker thread: over a quarter of the CPU of
+    a webhook with an `http` node. So it is on only when the environment names a proxy when
+    the client is made (the process's environment does not change meanwhile). No cookie is
+    kept: one call's API session must never reach another call's request. aiohttp follows
+    redirects unless a request passes `allow_redirects=False`, as the `http` node does.
     """
     import aiohttp
 
@@ -39,7 +49,7 @@ def shared_http_client() -> aiohttp.ClientSession:
         connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS),
         timeout=aiohttp.ClientTimeout(total=DEFAULT_TIMEOUT),
         headers={"User-Agent": USER_AGENT},
-        trust_env=True,
+        trust_env=proxies_configured(),
         cookie_jar=aiohttp.DummyCookieJar(),
         json_serialize=json_text.dumps,  # compact JSON bodies, as APIs and our tests expect
     )

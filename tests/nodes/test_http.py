@@ -447,3 +447,57 @@ def test_a_cookie_one_request_was_given_never_goes_with_another(fake_api: FakeAp
         return [seen.headers.get("Cookie", "") for seen in fake_api.seen]
 
     assert asyncio.run(run()) == ["", ""]
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+def _clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    async def run() -> tuple[int, bytes]:
+        async with shared_http_client() as http, http.get(url) as answer:
+            return answer.status, await answer.read()
+
+    return asyncio.run(run())
+
+
+def test_a_proxy_named_in_the_environment_carries_the_request(
+    fake_api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP_PROXY is honoured: the request goes to the proxy, in absolute form."""
+    _clear_proxies(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", fake_api.url)  # the fake API plays the proxy
+    status, _ = _get("http://orders.example.invalid/orders/1")
+    assert status == 200
+    (seen,) = fake_api.seen
+    assert (seen.path, seen.headers["Host"]) == ("/orders/1", "orders.example.invalid")
+
+
+def test_no_proxy_sends_its_hosts_direct(
+    fake_api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clear_proxies(monkeypatch)
+    with socket.socket() as closed:  # a proxy address where nothing listens
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed.getsockname()[1]}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert _get(fake_api.url + "/orders/1")[0] == 200
+    assert [seen.path for seen in fake_api.seen] == ["/orders/1"]
+
+
+def test_without_a_proxy_the_netrc_file_is_not_read(
+    fake_api: FakeApi, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Credentials in ~/.netrc never reach an API a flow calls (nor cost a read per request)."""
+    _clear_proxies(monkeypatch)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password secret-from-netrc\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert _get(fake_api.url + "/orders/1")[0] == 200
+    assert "Authorization" not in fake_api.seen[0].headers
