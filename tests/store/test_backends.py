@@ -232,3 +232,50 @@ def test_a_call_lock_key_is_the_same_literal_whatever_the_string_settings(
 
     for spelled, given in asyncio.run(body()):
         assert spelled == given
+
+
+@pytest.mark.backends("postgresql")
+def test_writes_under_a_call_lock_are_read_inside_it_and_committed_with_it(
+    settings: Settings,
+) -> None:
+    """They are visible to a read under the lock and committed when it is let go; a failing
+    one takes the whole step with it (nothing of it is committed), and the connection goes
+    back to the pool fit for the next call."""
+
+    async def body() -> tuple[object, ...]:
+        database = await open_database(_target(settings))
+        try:
+            await database.write(
+                Write("CREATE TABLE held (k text PRIMARY KEY, v text NOT NULL, b bytea)")
+            )
+            async with database.call_lock("CA1"):
+                await database.write(
+                    Write("INSERT INTO held (k, v) VALUES (?, ?)", ("one", "it's"))
+                )
+                inside = await database.fetchone("SELECT v FROM held WHERE k = ?", ("one",))
+                await database.write(
+                    Write("INSERT INTO held (k, v, b) VALUES (?, ?, ?)", ("bin", "x", b"\x00\x01"))
+                )
+                await database.write(Write("INSERT INTO held (k, v) VALUES (?, ?)", ("two", "2")))
+            committed = await database.fetchall("SELECT k FROM held ORDER BY k")
+            with pytest.raises(Exception, match="null value"):
+                async with database.call_lock("CA2"):
+                    await database.write(
+                        Write("INSERT INTO held (k, v) VALUES (?, ?)", ("three", "3"))
+                    )
+                    await database.write(
+                        Write("INSERT INTO held (k, v) VALUES (?, ?)", ("four", None))
+                    )
+            after = await database.fetchall("SELECT k FROM held ORDER BY k")
+            async with database.call_lock("CA3"):  # the connection went back to the pool clean
+                await database.write(Write("INSERT INTO held (k, v) VALUES (?, ?)", ("five", "5")))
+            last = await database.fetchone("SELECT v FROM held WHERE k = ?", ("five",))
+            return inside["v"], [r["k"] for r in committed], [r["k"] for r in after], last["v"]
+        finally:
+            await database.close()
+
+    inside, committed, after, last = asyncio.run(body())
+    assert inside == "it's"
+    assert committed == ["bin", "one", "two"]
+    assert after == ["bin", "one", "two"]  # neither "three" nor "four"
+    assert last == "5"
