@@ -312,6 +312,44 @@ def test_a_failed_read_makes_the_writer_check_and_reopen_its_connection(tmp_path
     assert asyncio.run(body()) == 1
 
 
+def test_a_key_lookup_is_answered_while_the_writers_thread_is_busy(tmp_path: Path) -> None:
+    """A call's session is read in the event loop's thread: it sees the last commit and does
+    not queue behind a commit in progress (an fsync), as other reads do."""
+
+    async def body(db: Database) -> tuple[object, float, bool]:
+        await db.write(Write(INSERT, ("CA1", "k", "committed")))
+        connection = db.connection
+        busy = asyncio.ensure_future(connection._execute(lambda: time.sleep(0.8)))
+        await asyncio.sleep(0.05)  # the writer's thread is now in the middle of "a commit"
+        started = time.monotonic()
+        row = await db.fetchone(
+            "SELECT data FROM call_events WHERE call_sid = ?", ("CA1",), key_lookup=True
+        )
+        waited = time.monotonic() - started
+        other = asyncio.ensure_future(db.fetchone("SELECT count(*) FROM call_events"))
+        await asyncio.sleep(0.1)
+        queued = not other.done()  # an ordinary read waits for the thread
+        await busy
+        await other
+        return row["data"] if row else None, waited, queued
+
+    data, waited, queued = asyncio.run(with_db(tmp_path, body))
+    assert data == "committed" and waited < 0.3 and queued
+
+
+def test_a_key_lookup_the_reader_cannot_answer_goes_to_the_writers_thread(tmp_path: Path) -> None:
+    async def body(db: Database) -> object:
+        await db.write(Write(INSERT, ("CA1", "k", "committed")))
+        assert db._reader is not None
+        db._reader.close()  # whatever refuses it (a busy or unwell file) is not the caller's
+        row = await db.fetchone(
+            "SELECT data FROM call_events WHERE call_sid = ?", ("CA1",), key_lookup=True
+        )
+        return row["data"] if row else None
+
+    assert asyncio.run(with_db(tmp_path, body)) == "committed"
+
+
 # ---- durability -------------------------------------------------------------------------
 
 

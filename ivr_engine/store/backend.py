@@ -4,6 +4,8 @@
 shape; everything outside `store` is written against it and never against one of them.
 Statements are the portable ones (`store.dialect`); a backend shared by several processes
 (`shared`) also offers `call_lock(key)`, a lock held across processes (`store.sessions` uses it).
+`fetchone(..., key_lookup=True)` says the statement finds a row by its key, which a backend
+may answer by a faster path (SQLite: in the event loop's thread).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ class Store(Protocol):
     @property
     def healthy(self) -> bool: ...
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    async def fetchone(
+        self, sql: str, params: Sequence[Any] = (), *, key_lookup: bool = False
+    ) -> Any: ...
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
 

@@ -130,6 +130,22 @@ async def _connect(path: str, synchronous: str) -> aiosqlite.Connection:
     return connection
 
 
+def _open_reader(path: str) -> sqlite3.Connection | None:
+    """A read-only connection for key lookups in the event loop's thread (None if refused).
+
+    It never waits for a lock (`busy_timeout` 0: a busy file sends the read to the writer's
+    thread instead of blocking every call), and each statement reads the latest commit.
+    """
+    try:
+        reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error:
+        return None
+    reader.row_factory = sqlite3.Row
+    reader.execute("PRAGMA query_only=ON")
+    reader.execute("PRAGMA busy_timeout=0")
+    return reader
+
+
 class Database:
     """SQLite: the process's connection, its schema, and the supervised group-commit writer.
 
@@ -166,6 +182,7 @@ class Database:
         self._up = True  # False from a writer failure until it has reconnected
         self._probe = False  # a read failed: check the connection before the next batch
         self._lock: str | None = None  # the process lock on the file, held until close()
+        self._reader: sqlite3.Connection | None = None  # key lookups, in the loop's thread
 
     @classmethod
     async def open(
@@ -200,6 +217,8 @@ class Database:
             raise
         database = cls(connection, str(path), write_timeout=write_timeout, synchronous=synchronous)
         database._lock = lock
+        if str(path) != ":memory:":
+            database._reader = _open_reader(str(path))
         database._writer = asyncio.create_task(database._supervise(), name="ivr-db-writer")
         return database
 
@@ -211,7 +230,23 @@ class Database:
         busy = self._busy_since
         return busy is None or asyncio.get_running_loop().time() - busy < self.write_timeout
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+    async def fetchone(
+        self, sql: str, params: Sequence[Any] = (), *, key_lookup: bool = False
+    ) -> sqlite3.Row | None:
+        """The first row `sql` finds, or None.
+
+        A `key_lookup` (a row found by its key, such as a call's session) is answered in the
+        event loop's own thread, through a read-only connection: WAL lets it read the last
+        commit while the writer works, in a few microseconds, where a hand-off to the
+        writer's thread and back cost 11 us of CPU with both threads on one core and 77 us
+        across two (waking an idle core of a VM). If that read is refused (the file busy,
+        or unwell), the writer's thread answers as for any other read.
+        """
+        if key_lookup and self._reader is not None:
+            try:
+                return self._reader.execute(sql, params).fetchone()  # type: ignore[no-any-return]
+            except sqlite3.Error:
+                pass
         try:
             rows = await self.connection.execute_fetchall(sql, params)  # one thread hand-off
         except Exception:
@@ -378,8 +413,11 @@ class Database:
                     pending.done.set_result(None)
 
     async def close(self) -> None:
-        """Commit what is queued, stop the writer and close the connection."""
+        """Commit what is queued, stop the writer and close the connections."""
         self._closed = True
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         self._wake.set()
         if self._writer is not None:
             await self._writer

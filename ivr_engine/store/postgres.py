@@ -127,7 +127,9 @@ class PostgresDatabase:
             f"{self.target.scrub(str(exc)) or type(exc).__name__}"
         )
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    async def fetchone(
+        self, sql: str, params: Sequence[Any] = (), *, key_lookup: bool = False
+    ) -> Any:
         held = _held.get()
         try:
             if held is not None:

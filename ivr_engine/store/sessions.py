@@ -118,7 +118,7 @@ class SessionStore:
             self._cache.move_to_end(call_sid)
             return cached
         row = await self.database.fetchone(
-            "SELECT data FROM sessions WHERE call_sid = ?", (call_sid,)
+            "SELECT data FROM sessions WHERE call_sid = ?", (call_sid,), key_lookup=True
         )
         if row is None:
             return None
