@@ -100,6 +100,13 @@ class Server:
                 with contextlib.suppress(OSError):
                     os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
 
+    def pin(self, cpus: set[int]) -> None:
+        """Keep every thread of the server on `cpus` (threads started later inherit it)."""
+        for pid in self.pids():
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(int(task.name), cpus)
+
     def cpu_seconds(self) -> float:
         """utime + stime of the server's processes (all their threads, workers included)."""
         total = 0
@@ -540,6 +547,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "other work on the machine disturbs the figures less",
     )
     parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin each server to the first CPU and the load generator (and the http path's "
+        "API) to the others, as issue 13's measurement did; both servers alike",
+    )
+    parser.add_argument(
         "--dashboard-viewers",
         type=int,
         default=0,
@@ -623,6 +636,15 @@ async def measure(
         if autogroup.exists():
             autogroup.write_text(str(args.nice))
         echo(f"servers and load generator run at nice {args.nice} (and their autogroup)")
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise SystemExit("--pin needs two CPUs: one for the servers, one for the callers")
+        for server in servers:
+            server.pin({cpus[0]})
+        for thread in Path("/proc/self/task").iterdir():
+            os.sched_setaffinity(int(thread.name), set(cpus[1:]))
+        echo(f"servers pinned to CPU {cpus[0]}, load generator to CPU(s) {cpus[1:]}")
     for server in servers:  # warm up both, unmeasured
         await closed_round(server, servers, scenario, args.warmup, args.callers)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -771,6 +793,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         api_command = [sys.executable, str(ROOT / "benchmarks" / "api_server.py")]
         api_command += ["--port", str(api_port)]
         with run_server("api", api_command, api_port, env, home / "api.log") as api:
+            if args.pin:  # the API plays another system: it runs beside the callers
+                api.pin(set(sorted(os.sched_getaffinity(0))[1:]))
             for n, scenario in enumerate(scenarios(args)):
                 run_home = home / f"path{n}"
                 run_home.mkdir()
