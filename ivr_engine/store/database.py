@@ -136,13 +136,16 @@ def _open_reader(path: str) -> sqlite3.Connection | None:
     It never waits for a lock (`busy_timeout` 0: a busy file sends the read to the writer's
     thread instead of blocking every call), and each statement reads the latest commit.
     """
+    reader = None
     try:
         reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        reader.row_factory = sqlite3.Row
+        reader.execute("PRAGMA query_only=ON")
+        reader.execute("PRAGMA busy_timeout=0")
     except sqlite3.Error:
+        if reader is not None:
+            reader.close()
         return None
-    reader.row_factory = sqlite3.Row
-    reader.execute("PRAGMA query_only=ON")
-    reader.execute("PRAGMA busy_timeout=0")
     return reader
 
 
@@ -356,6 +359,9 @@ class Database:
                 continue
             self.connection = connection
             self._probe = False
+            if self._reader is not None:  # the file may have been replaced: read the new one
+                self._reader.close()
+                self._reader = _open_reader(self.path)
             return True
         return False
 
