@@ -9,7 +9,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -82,18 +84,24 @@ def test_workers_on_sqlite_are_refused_with_the_reason(tmp_path: Path) -> None:
     ]
 
 
-def test_workers_on_postgresql_start_that_many_processes(
-    tmp_path: Path, postgres_server: PostgresServer
-) -> None:
+@contextmanager
+def two_workers(home: Path, server: PostgresServer) -> Iterator[tuple[int, list[str]]]:
+    """`ivr serve --workers 2` on a fresh PostgreSQL database: its port and worker pids."""
     port = free_port()
-    process = start(tmp_path, port, "--workers", "2", "--database", postgres_server.new_database())
+    process = start(home, port, "--workers", "2", "--database", server.new_database())
     try:
         wait_up(process, port)
-        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-        assert len(children) >= 2  # uvicorn's supervisor runs one process per worker
+        yield port, Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_workers_on_postgresql_start_that_many_processes(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    with two_workers(tmp_path, postgres_server) as (_, children):
+        assert len(children) >= 2  # uvicorn's supervisor runs one process per worker
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -123,11 +131,7 @@ def _started_total(port: int) -> float:
 def test_workers_add_their_metrics_up_so_any_scrape_counts_every_call(
     tmp_path: Path, postgres_server: PostgresServer
 ) -> None:
-    port = free_port()
-    process = start(tmp_path, port, "--workers", "2", "--database", postgres_server.new_database())
-    try:
-        wait_up(process, port)
-        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    with two_workers(tmp_path, postgres_server) as (port, children):
         environ = Path(f"/proc/{children[0]}/environ").read_bytes().split(b"\0")
         [folder] = [
             Path(v.split(b"=", 1)[1].decode())
@@ -141,7 +145,4 @@ def test_workers_add_their_metrics_up_so_any_scrape_counts_every_call(
         assert len({f.name for f in folder.glob("counter_*.db")}) >= 2
         # ...and a scrape, whichever worker answers it, adds them all up
         assert [_started_total(port) for _ in range(6)] == [40.0] * 6
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     assert not folder.exists()  # the folder lived as long as the workers did

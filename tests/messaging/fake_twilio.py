@@ -254,17 +254,7 @@ class FakeTwilio:
                 and (from_ is None or c.first("From") == from_)
             ]
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Calls.json"
-        return {
-            "calls": [c.resource(self.account_sid) for c in found[:size]],
-            "first_page_uri": f"{uri}?PageSize={size}&Page=0",
-            "next_page_uri": None,
-            "previous_page_uri": None,
-            "page": 0,
-            "page_size": size,
-            "start": 0,
-            "end": max(0, min(size, len(found)) - 1),
-            "uri": uri,
-        }
+        return _page("calls", [c.resource(self.account_sid) for c in found[:size]], uri, size)
 
     def list(self, query: dict[str, list[str]]) -> dict[str, Any]:
         to = (query.get("To") or [None])[0]
@@ -273,17 +263,7 @@ class FakeTwilio:
             self.lookups += 1
             found = [m for m in reversed(self.messages) if to is None or m.first("To") == to]
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-        return {
-            "messages": [m.resource(self.account_sid) for m in found[:size]],
-            "first_page_uri": f"{uri}?PageSize={size}&Page=0",
-            "next_page_uri": None,
-            "previous_page_uri": None,
-            "page": 0,
-            "page_size": size,
-            "start": 0,
-            "end": max(0, min(size, len(found)) - 1),
-            "uri": uri,
-        }
+        return _page("messages", [m.resource(self.account_sid) for m in found[:size]], uri, size)
 
     def authorized(self, header: str | None) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -400,3 +380,18 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _page(key: str, resources: list[dict[str, Any]], uri: str, size: int) -> dict[str, Any]:
+    """The first page of a Twilio list resource (`Calls.json`, `Messages.json`), as Twilio shapes it."""
+    return {
+        key: resources,
+        "first_page_uri": f"{uri}?PageSize={size}&Page=0",
+        "next_page_uri": None,
+        "previous_page_uri": None,
+        "page": 0,
+        "page_size": size,
+        "start": 0,
+        "end": max(0, len(resources) - 1),
+        "uri": uri,
+    }
