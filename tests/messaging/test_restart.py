@@ -48,9 +48,17 @@ def server(settings: Settings, fake: FakeTwilio, port: int) -> Iterator[subproce
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        wait_until(lambda: _up(base), "the server answers /healthz", timeout=30)
+    with serving(process, base, timeout=30):
         yield process
+
+
+@contextmanager
+def serving(process: subprocess.Popen[bytes], base: str, *, timeout: float) -> Iterator[None]:
+    """Once the started server at `base` answers /healthz; then stop it as Ctrl-C does
+    (killed if it has not stopped within 15 s)."""
+    try:
+        wait_until(lambda: _up(base), "the server answers /healthz", timeout=timeout)
+        yield
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

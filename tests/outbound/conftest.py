@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,9 +17,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import AUTH_TOKEN, ROOT
-from tests.messaging.conftest import SMS_FROM, wait_until
+from tests.messaging.conftest import SMS_FROM
 from tests.messaging.fake_twilio import ACCOUNT_SID, FakeTwilio
-from tests.messaging.test_restart import _up, free_port
+from tests.messaging.test_restart import free_port, serving
 from tests.outbound.network import Network
 from tests.postgres import pg_query
 
@@ -72,16 +71,9 @@ class Served:
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_until(lambda: _up(self.url), "the server answers /healthz", timeout=90)
-            yield process
+            with serving(process, self.url, timeout=90):
+                yield process
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
             log.close()
 
     def ivr(self, *args: str) -> subprocess.CompletedProcess[str]:
