@@ -2,17 +2,20 @@
 
 `IVR_DATABASE_URL` / `--database` take `postgresql://user:pass@host:5432/db` (or
 `postgres://`), or `sqlite:///path/file.sqlite3` (SQLAlchemy's spelling: a fourth slash makes
-the path absolute); without them `IVR_DB` / `--db` names the SQLite file. A URL's password
-is shown as `***` wherever the target is printed or logged.
+the path absolute); without them `IVR_DB` / `--db` names the SQLite file. A server on the same
+machine can be reached through its Unix socket: `postgresql://user@/db?host=/var/run/postgresql`.
+A URL's passwords (the one before `@` and a `password=` or `sslpassword=` parameter, as libpq
+and asyncpg read them) are shown as `***` wherever the target is printed or logged.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
+SECRET_PARAMETERS = frozenset({"password", "sslpassword"})  # a URL's query may carry these
 
 
 class BadDatabaseUrl(ValueError):
@@ -29,32 +32,60 @@ class DatabaseTarget:
         return self.location if self.kind == SQLITE else redact(self.location)
 
     @property
-    def password(self) -> str | None:
-        return urlsplit(self.location).password if self.kind == POSTGRESQL else None
+    def secrets(self) -> list[str]:
+        """The URL's passwords, as written and as decoded (an error message may hold either)."""
+        return url_secrets(self.location) if self.kind == POSTGRESQL else []
 
     def scrub(self, text: str) -> str:
-        """`text` (an error message, say) with this target's password replaced by `***`."""
-        password = self.password
-        return text.replace(password, "***") if password else text
+        """`text` (an error message, say) with this target's passwords replaced by `***`."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
 
     def __str__(self) -> str:
         return self.display
 
 
-def redact(url: str) -> str:
-    """`url` with its password (if any) replaced by `***`."""
+def _query_secrets(query: str) -> list[str]:
+    """The values of the query's password parameters, as written (percent-encoded)."""
+    pairs = (item.partition("=") for item in query.split("&"))
+    return [value for name, _, value in pairs if unquote(name) in SECRET_PARAMETERS and value]
+
+
+def url_secrets(url: str) -> list[str]:
+    """The passwords in `url`, each as written and percent-decoded."""
     try:
         parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        port = f":{parts.port}" if parts.port else ""
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+        written = [parts.password] if parts.password else []
+    except ValueError:
+        return []
+    written += _query_secrets(parts.query)
+    decoded = {unquote(value) for value in written} | {unquote_plus(value) for value in written}
+    return [value for value in set(written) | decoded if value]
+
+
+def redact(url: str) -> str:
+    """`url` with its passwords (before `@`, or `password=` in the query) replaced by `***`."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            user = parts.username or ""
+            host = parts.hostname or ""
+            if ":" in host:
+                host = f"[{host}]"
+            port = f":{parts.port}" if parts.port else ""
+            netloc = f"{user}:***@{host}{port}"
     except ValueError:
         return "postgresql://(unreadable URL hidden: it may hold a password)"
+    query = "&".join(
+        f"{name}=***" if unquote(name) in SECRET_PARAMETERS and sep else f"{name}{sep}{value}"
+        for name, sep, value in (item.partition("=") for item in parts.query.split("&"))
+    )
+    # built by hand: urlunsplit would drop the empty host of a Unix-socket URL (`postgresql:///db`)
+    text = f"{parts.scheme}://{netloc}{parts.path}"
+    text += f"?{query}" if parts.query else ""
+    return text + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 def parse_target(value: str) -> DatabaseTarget:

@@ -169,6 +169,7 @@ def _secrets(settings: Settings, services: Services, flows: FlowRepository) -> S
             settings.auth_token,
             settings.dashboard_password,
             settings.metrics_token,
+            *settings.database().secrets,  # PostgreSQL's passwords, should a message hold one
             *env_secrets(services.env, served),
         ]
     )

@@ -61,6 +61,65 @@ def test_a_wrong_password_is_refused_without_showing_either_password(
     assert "wrong-pass-123" not in message and PASSWORD not in message
 
 
+def test_a_password_in_the_query_or_percent_encoded_is_kept_out_of_what_is_shown() -> None:
+    target = parse_target(
+        "postgresql:///ivr?host=/var/run/postgresql&user=ivr&password=s3%26cret&sslpassword=k3y1"
+    )
+    assert target.display == (
+        "postgresql:///ivr?host=/var/run/postgresql&user=ivr&password=***&sslpassword=***"
+    )
+    assert target.scrub("auth failed: s3&cret, s3%26cret, key k3y1") == (
+        "auth failed: ***, ***, key ***"
+    )
+    encoded = parse_target("postgresql://ivr:p%40ss-77@db/ivr")
+    assert encoded.display == "postgresql://ivr:***@db/ivr"
+    assert encoded.scrub("password p@ss-77 or p%40ss-77") == "password *** or ***"
+    assert parse_target("postgresql://db/ivr?sslmode=require").secrets == []
+
+
+def test_a_server_on_this_machine_is_reached_through_its_unix_socket(
+    postgres_server: PostgresServer,
+) -> None:
+    """The password in the query (as libpq and asyncpg read it), shown nowhere when wrong."""
+    database = postgres_server.new_database().rsplit("/", 1)[1]
+    socket_url = (
+        f"postgresql://postgres@/{database}?host={postgres_server.root}"
+        f"&port={postgres_server.port}&password="
+    )
+
+    async def round_trip() -> str:
+        store = await open_database(parse_target(socket_url + PASSWORD))
+        try:
+            insert = "INSERT INTO call_events (call_sid, kind, data) VALUES (?, ?, ?)"
+            await store.write(Write(insert, ("CA-socket", "status", "{}")))
+            row = await store.fetchone(
+                "SELECT kind FROM call_events WHERE call_sid = ?", ("CA-socket",)
+            )
+            return str(row["kind"])
+        finally:
+            await store.close()
+
+    assert asyncio.run(round_trip()) == "status"
+    with pytest.raises(DatabaseUnavailable) as refused:
+        asyncio.run(open_database(parse_target(socket_url + "wrong-pass-456")))
+    message = str(refused.value)
+    assert message.startswith(f"cannot connect to PostgreSQL at postgresql://postgres@/{database}?")
+    assert "password=***" in message
+    assert "wrong-pass-456" not in message and PASSWORD not in message
+
+
+def test_the_database_password_is_masked_in_the_servers_log_lines(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        secrets = client.app.state.secrets
+    if settings.database_url:
+        assert PASSWORD in secrets  # a log line holding it is masked (see tests/history)
+        assert secrets.mask(f"connect to {settings.database_url}") == (
+            f"connect to {settings.database_url.replace(PASSWORD, '•••')}"
+        )
+    else:
+        assert PASSWORD not in secrets
+
+
 def test_portable_statements_are_translated_for_postgresql() -> None:
     assert to_postgres("SELECT a FROM t WHERE b = ? AND c = '?' AND d = ?") == (
         "SELECT a FROM t WHERE b = $1 AND c = '?' AND d = $2"
