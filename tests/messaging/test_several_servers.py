@@ -19,6 +19,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr_engine.web import Settings
 from tests.conftest import AUTH_TOKEN, values
+from tests.fakeapi import FakeApi
 from tests.messaging.conftest import CALLER, rows, settled, wait_until
 from tests.messaging.fake_twilio import ACCOUNT_SID, FakeTwilio
 from tests.messaging.test_restart import free_port, server
@@ -52,6 +53,10 @@ def verbs(twiml: str) -> list[str]:
     return [child.tag for child in ET.fromstring(twiml)]
 
 
+def said(twiml: str) -> list[str]:
+    return [(element.text or "").strip() for element in ET.fromstring(twiml).iter("Say")]
+
+
 def step_of(settings: Settings, sid: str = SID) -> tuple[int, int]:
     [found] = values(settings, "SELECT step, ended FROM sessions WHERE call_sid = ?", (sid,))
     return found  # type: ignore[return-value]
@@ -72,27 +77,56 @@ def test_a_call_whose_requests_alternate_between_two_servers_completes_as_on_one
     assert step_of(settings) == (4, 1)
 
 
+# A step with an effect outside the database (the API is called): run twice, it would call twice.
+GATHER_THEN_API = """\
+start: ask
+vars: {{api: "{api}"}}
+nodes:
+  ask:
+    type: gather
+    prompt: Enter your order number.
+    into: order
+    next: lookup
+  lookup:
+    type: http
+    url: "{{{{ api }}}}/slow"
+    timeout: 10
+    into: answer
+    next: done
+  done:
+    type: hangup
+    text: "Order {{{{ order }}}}: slow answer {{{{ answer.body.slow }}}}."
+"""
+
+
 def test_the_same_gather_sent_to_both_servers_at_once_advances_the_call_once(
-    settings: Settings, fake: FakeTwilio
+    settings: Settings, fake: FakeTwilio, fake_api: FakeApi
 ) -> None:
+    flow = GATHER_THEN_API.format(api=fake_api.url)
+    (settings.flows_dir / "order_once.yaml").write_text(flow, encoding="utf-8")
     a, b = free_port(), free_port()
     with server(settings, fake, a), server(settings, fake, b):
-        greeting = post(a, "/voice/acme", CallStatus="ringing")
+        greeting = post(a, "/voice/order_once", CallStatus="ringing")
         path = action(greeting, "Gather")
         answers: dict[int, str] = {}
         go = threading.Barrier(2)
 
         def press(port: int) -> None:
             go.wait()
-            answers[port] = post(port, path, Digits="1")
+            answers[port] = post(port, path, Digits="42")
 
         threads = [threading.Thread(target=press, args=(port,)) for port in (a, b)]
         for thread in threads:
             thread.start()
+        assert fake_api.arrived.acquire(timeout=20), "neither step reached the API"
+        # the other request waits for the call's lock in the database, not in the API
+        assert not fake_api.arrived.acquire(timeout=1.0), "the step ran in both servers"
+        fake_api.release.set()
         for thread in threads:
             thread.join(timeout=20)
-    assert verbs(answers[a]) == verbs(answers[b]) == ["Dial"]  # the second one replays
-    assert step_of(settings) == (2, 0)  # one step, not two
+    assert said(answers[a]) == said(answers[b]) == ["Order 42: slow answer True."]  # a replay
+    assert [seen.path for seen in fake_api.seen] == ["/slow"]
+    assert step_of(settings) == (2, 1)  # one step, not two
 
 
 def test_a_server_killed_mid_call_leaves_the_call_to_the_other(
@@ -155,3 +189,50 @@ def test_a_worker_killed_mid_send_loses_nothing_and_the_other_takes_its_row_over
     assert done["message_sid"] == fake.messages[0].sid  # found at Twilio, not sent again
     assert len(fake.messages) == 1
     assert holder is not None
+
+
+def test_a_server_that_never_loaded_the_calls_flow_version_serves_it_from_the_database(
+    settings: Settings, fake: FakeTwilio
+) -> None:
+    a, b = free_port(), free_port()
+    with server(settings, fake, a):
+        greeting = post(a, "/voice/acme", CallStatus="ringing")
+    path = settings.flows_dir / "acme.yaml"
+    path.write_text(
+        path.read_text()
+        .replace("Thanks for calling Acme.", "Welcome to New Acme.")
+        .replace("Goodbye.", "Bye now.")
+    )
+    with server(settings, fake, b):  # started after the edit: only the new version on disk
+        dial = post(b, action(greeting, "Gather"), Digits="2")
+        assert verbs(dial) == ["Dial"]
+        assert said(post(b, action(dial, "Dial"), DialCallStatus="completed")) == ["Goodbye."]
+        new_call = post(b, "/voice/acme", CallSid="CA" + "6" * 32, CallStatus="ringing")
+        assert said(new_call)[0] == "Welcome to New Acme."
+
+
+def test_on_hangup_runs_once_when_both_servers_get_the_completed_callback_at_once(
+    settings: Settings, fake: FakeTwilio
+) -> None:
+    a, b = free_port(), free_port()
+    with server(settings, fake, a), server(settings, fake, b):
+        post(a, "/voice/ticket", CallSid=SID, To="+15550000000")
+        go = threading.Barrier(4)
+
+        def hang_up(port: int) -> None:
+            go.wait()
+            post(port, "/status/call", CallStatus="completed", CallDuration="42")
+
+        threads = [threading.Thread(target=hang_up, args=(port,)) for port in (a, b, a, b)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        found = wait_until(lambda: settled(settings, 2), "the ticket and the thank-you are sent")
+        time.sleep(0.5)  # a second chain, were there one, would have queued its text by now
+        assert len(rows(settings)) == 2
+    assert [row["node_id"] for row in found] == ["text_ticket", "thanks_text"]
+    assert sorted(fake.bodies()) == [
+        "Thanks for your call (completed, 42 s).",
+        f"Your ticket number is T-1001 (call {SID}).",
+    ]
