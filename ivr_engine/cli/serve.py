@@ -4,6 +4,7 @@ Every option has an environment variable, so the same command works in a contain
 IVR_FLOWS, IVR_DB, IVR_DATABASE_URL, IVR_HOST, IVR_PORT, IVR_PUBLIC_URL, IVR_WORKERS,
 IVR_ACCESS_LOG, TWILIO_AUTH_TOKEN (environment only). IVR_DRAIN_SECONDS: on SIGTERM, how long
 `/healthz` answers 503 before the server stops accepting (default 0).
+IVR_DATABASE_POOL_SIZE: PostgreSQL connections per process, the steps it runs at once (20).
 Messaging (the outbox worker) is configured by the environment only: TWILIO_ACCOUNT_SID and
 the variables in the README's "Messaging" section.
 """

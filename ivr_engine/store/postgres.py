@@ -8,6 +8,11 @@ the reads and writes made under it run in that transaction and commit when the l
 go, before the answer is sent. Every operation is bounded (`timeout`): with the database
 down, a webhook fails fast (the caller hears the apology) and the pool reconnects by itself
 when it is back. `healthy` follows a ping every second, for `/healthz`.
+
+A step in progress holds one pooled connection (its lock is that connection's), also while a
+node waits on an API. When every connection is held that way the database is busy, not down:
+a request then waits up to `POOL_WAIT` for one to come free, and past that is refused with a
+line that names the setting to raise (`IVR_DATABASE_POOL_SIZE`).
 """
 
 from __future__ import annotations
@@ -24,13 +29,17 @@ import asyncpg
 from .database import DatabaseUnavailable, Write
 from .dialect import to_postgres
 from .migrations import upgrade_postgres
-from .target import DatabaseTarget
+from .target import POOL_SIZE, DatabaseTarget
 
 log = logging.getLogger("ivr_engine.store")
 
 TIMEOUT = 1.5  # seconds for one statement, a connection or a commit: answers stay within 2 s
 LOCK_TIMEOUT = 12.0  # seconds a webhook waits for another process's step on the same call
 PING_INTERVAL = 1.0
+# seconds a request waits for a connection while all are held by steps in progress: then its
+# own step still has the node budget (10 s) inside Twilio's 15 s
+POOL_WAIT = 4.0
+BUSY_LOG_INTERVAL = 10.0  # seconds between two "all connections are in use" lines
 
 # The connection (in a transaction) of the call lock the current request holds, if any, and
 # what to run once that transaction has committed.
@@ -69,26 +78,40 @@ class PostgresDatabase:
     dialect = "postgresql"  # for the few statements that differ (see campaigns_schema)
 
     def __init__(
-        self, pool: asyncpg.Pool, target: DatabaseTarget, *, timeout: float = TIMEOUT
+        self,
+        pool: asyncpg.Pool,
+        target: DatabaseTarget,
+        *,
+        timeout: float = TIMEOUT,
+        pool_wait: float = POOL_WAIT,
     ) -> None:
         self.pool = pool
         self.target = target
         self.path = target.display  # for log lines, as `Database.path`
         self.timeout = timeout
+        self.pool_wait = pool_wait
+        self.size = pool.get_max_size()
+        self.busy = 0  # connections acquired through `_acquire` and not yet given back
+        self._busy_logged = -BUSY_LOG_INTERVAL
         self._up = True
         self._closed = False
         self._pinger: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
-        cls, target: DatabaseTarget, *, timeout: float = TIMEOUT, max_size: int = 10
+        cls,
+        target: DatabaseTarget,
+        *,
+        timeout: float = TIMEOUT,
+        pool_size: int = POOL_SIZE,
+        pool_wait: float = POOL_WAIT,
     ) -> PostgresDatabase:
         """Connect, apply pending migrations under their lock, and start the health ping."""
         try:
             pool = await asyncpg.create_pool(
                 target.location,
                 min_size=1,
-                max_size=max_size,
+                max_size=pool_size,
                 timeout=timeout,  # connecting
                 command_timeout=timeout,
                 max_inactive_connection_lifetime=60,
@@ -112,13 +135,66 @@ class PostgresDatabase:
                 migration.version,
                 migration.name,
             )
-        database = cls(pool, target, timeout=timeout)
+        database = cls(pool, target, timeout=timeout, pool_wait=pool_wait)
         database._pinger = asyncio.create_task(database._ping(), name="ivr-db-ping")
         return database
 
     @property
     def healthy(self) -> bool:
         return self._up and not self._closed
+
+    async def _acquire(self) -> Any:
+        """A pooled connection, for `_release` to give back.
+
+        One comes within `timeout` unless the database is down, or every connection is held
+        by a step in progress. In that case (the database is up, and the steps will end) the
+        wait goes on until `pool_wait` in all.
+        """
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        deadline = began + self.timeout
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    connection = await self.pool.acquire()
+                break
+            except TimeoutError:
+                if self.busy < self.size:
+                    raise self._failed(TimeoutError()) from None
+                if deadline >= began + self.pool_wait:
+                    raise self._exhausted() from None
+                deadline = began + self.pool_wait
+            except _UNAVAILABLE as exc:
+                raise self._failed(exc) from None
+        self.busy += 1
+        return connection
+
+    async def _release(self, connection: Any) -> None:
+        self.busy -= 1
+        with contextlib.suppress(Exception):
+            await self.pool.release(connection, timeout=self.timeout)
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        """A pooled connection (see `_acquire`), given back when the block ends."""
+        connection = await self._acquire()
+        try:
+            yield connection
+        finally:
+            await self._release(connection)
+
+    def _exhausted(self) -> DatabaseUnavailable:
+        message = (
+            f"all {self.size} connections to PostgreSQL at {self.target.display} are held by "
+            f"steps in progress (a step holds one while its nodes wait, e.g. on an API); "
+            f"waited {self.pool_wait:g} s: raise IVR_DATABASE_POOL_SIZE "
+            f"(and the server's max_connections)"
+        )
+        now = asyncio.get_running_loop().time()
+        if now - self._busy_logged >= BUSY_LOG_INTERVAL:
+            self._busy_logged = now
+            log.error("%s", message)
+        return DatabaseUnavailable(message)
 
     def _failed(self, exc: BaseException) -> DatabaseUnavailable:
         self._up = False
@@ -134,8 +210,8 @@ class PostgresDatabase:
         try:
             if held is not None:
                 return await held.fetchrow(to_postgres(sql), *params, timeout=self.timeout)
-            async with asyncio.timeout(self.timeout):
-                return await self.pool.fetchrow(to_postgres(sql), *params)
+            async with self._connection() as connection:
+                return await connection.fetchrow(to_postgres(sql), *params, timeout=self.timeout)
         except _UNAVAILABLE as exc:
             raise self._failed(exc) from None
 
@@ -144,8 +220,9 @@ class PostgresDatabase:
         try:
             if held is not None:
                 return list(await held.fetch(to_postgres(sql), *params, timeout=self.timeout))
-            async with asyncio.timeout(self.timeout):
-                return list(await self.pool.fetch(to_postgres(sql), *params))
+            async with self._connection() as connection:
+                rows = await connection.fetch(to_postgres(sql), *params, timeout=self.timeout)
+                return list(rows)
         except _UNAVAILABLE as exc:
             raise self._failed(exc) from None
 
@@ -161,8 +238,8 @@ class PostgresDatabase:
                     await held.execute(to_postgres(write.sql), *write.params, timeout=self.timeout)
                 return
             async with (
+                self._connection() as connection,
                 asyncio.timeout(self.timeout),
-                self.pool.acquire() as connection,
                 connection.transaction(),
             ):
                 for write in writes:
@@ -184,11 +261,7 @@ class PostgresDatabase:
         if _held.get() is not None:  # already inside this call's lock
             yield
             return
-        try:
-            async with asyncio.timeout(self.timeout):
-                connection = await self.pool.acquire()
-        except _UNAVAILABLE as exc:
-            raise self._failed(exc) from None
+        connection = await self._acquire()
         token = _held.set(connection)
         callbacks: list[Callable[[], None]] = []
         after_token = _after.set(callbacks)
@@ -218,14 +291,16 @@ class PostgresDatabase:
         finally:
             _held.reset(token)
             _after.reset(after_token)
-            with contextlib.suppress(Exception):
-                await self.pool.release(connection, timeout=self.timeout)
+            await self._release(connection)
 
     async def _ping(self) -> None:
         while not self._closed:
+            if self.busy >= self.size:  # all held by steps, so the database answers: no ping,
+                await asyncio.sleep(PING_INTERVAL)  # which would only wait for a connection
+                continue
             try:
-                async with asyncio.timeout(self.timeout):
-                    await self.pool.fetchval("SELECT 1")
+                async with self._connection() as connection:
+                    await connection.fetchval("SELECT 1", timeout=self.timeout)
             except Exception as exc:
                 if self._up:
                     log.error(

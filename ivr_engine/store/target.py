@@ -16,6 +16,9 @@ from urllib.parse import unquote, unquote_plus, urlsplit
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 SECRET_PARAMETERS = frozenset({"password", "sslpassword"})  # a URL's query may carry these
+# PostgreSQL connections per server process: a step in progress holds one, also while its
+# nodes wait on an API (IVR_DATABASE_POOL_SIZE)
+POOL_SIZE = 20
 
 
 class BadDatabaseUrl(ValueError):
@@ -110,12 +113,15 @@ def parse_target(value: str) -> DatabaseTarget:
     return DatabaseTarget(SQLITE, value)
 
 
-async def open_database(target: DatabaseTarget, **options: Any) -> Any:
-    """The store backend for `target`: `Database` (SQLite) or `PostgresDatabase`."""
+async def open_database(
+    target: DatabaseTarget, *, pool_size: int | None = None, **options: Any
+) -> Any:
+    """The store backend for `target`: `Database` (SQLite, given `options`) or
+    `PostgresDatabase` (`pool_size` connections, `POOL_SIZE` when None)."""
     if target.kind == POSTGRESQL:
         from .postgres import PostgresDatabase
 
-        return await PostgresDatabase.open(target)
+        return await PostgresDatabase.open(target, pool_size=pool_size or POOL_SIZE)
     from .database import Database
 
     return await Database.open(target.location, **options)

@@ -71,7 +71,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             log.warning(
                 "INSECURE: no TWILIO_AUTH_TOKEN; requests are NOT checked to come from Twilio"
             )
-        database = await open_database(settings.database(), synchronous=settings.sqlite_synchronous)
+        database = await open_database(
+            settings.database(),
+            synchronous=settings.sqlite_synchronous,
+            pool_size=settings.database_pool_size,
+        )
         flows = FlowRepository(loader, settings.flows_dir, database)
         await flows.reload()
         if not flows.ids():

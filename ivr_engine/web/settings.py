@@ -11,7 +11,7 @@ from ..messaging.settings import MessagingSettings
 from ..outbound.config import OutboundConfig
 from ..runtime.services import ANSWER_BUDGET
 from ..store.database import DEFAULT_SYNCHRONOUS, check_synchronous
-from ..store.target import BadDatabaseUrl, DatabaseTarget, parse_target
+from ..store.target import POOL_SIZE, BadDatabaseUrl, DatabaseTarget, parse_target
 
 DEFAULT_MAX_BODY = 64 * 1024  # Twilio's own webhooks are a few kB
 # A webhook's body arrives in milliseconds; one still missing after this is cut off or held
@@ -26,6 +26,7 @@ class Settings:
     # postgresql://... or sqlite:///...; None: the SQLite file db_path. May hold a password.
     database_url: str | None = field(default=None, repr=False)
     sqlite_synchronous: str = DEFAULT_SYNCHRONOUS  # FULL: a committed step survives power loss
+    database_pool_size: int = POOL_SIZE  # PostgreSQL connections: steps in progress at once
     auth_token: str | None = field(default=None, repr=False)  # never printed
     public_url: str | None = None  # e.g. https://ivr.example.com behind a proxy or tunnel
     insecure: bool = False
@@ -49,6 +50,7 @@ class Settings:
             "db_path": env.get("IVR_DB", "ivr.sqlite3"),
             "database_url": env.get("IVR_DATABASE_URL") or None,
             "sqlite_synchronous": env.get("IVR_SQLITE_SYNCHRONOUS") or DEFAULT_SYNCHRONOUS,
+            "database_pool_size": _count(env, "IVR_DATABASE_POOL_SIZE", POOL_SIZE),
             "auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
             "public_url": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
             "insecure": env.get("IVR_INSECURE", "") in ("1", "true", "yes"),
@@ -95,3 +97,12 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise SystemExit(f"{name}={text!r} cannot be negative")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise SystemExit(f"{name}={text!r} is not a whole number of at least 1 (e.g. {default})")
+    return int(text)

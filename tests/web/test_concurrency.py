@@ -7,11 +7,14 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
 
 import httpx2
 import pytest
 import uvicorn
 
+from ivr_engine.runtime.step import apology
 from ivr_engine.web import Settings, create_app
 from tests.conftest import Twilio
 from tests.fakeapi import FakeApi
@@ -35,8 +38,8 @@ nodes:
 """
 
 
-@pytest.fixture
-def live_base(settings: Settings, fake_api: FakeApi) -> Iterator[str]:
+@contextmanager
+def live(settings: Settings, fake_api: FakeApi) -> Iterator[str]:
     """The real app under uvicorn on 127.0.0.1, serving a flow that calls the slow API."""
     (settings.flows_dir / "slow.yaml").write_text(SLOW.format(api=fake_api.url), encoding="utf-8")
     server = uvicorn.Server(
@@ -58,20 +61,77 @@ def live_base(settings: Settings, fake_api: FakeApi) -> Iterator[str]:
         sock.close()
 
 
+@pytest.fixture
+def live_base(settings: Settings, fake_api: FakeApi) -> Iterator[str]:
+    with live(settings, fake_api) as base:
+        yield base
+
+
+def in_flight(fake_api: FakeApi, count: int) -> None:
+    for _ in range(count):  # every slow call is inside the API at the same time
+        assert fake_api.arrived.acquire(timeout=20), "the slow calls were not all in flight"
+
+
 def test_calls_go_on_while_several_http_nodes_wait_on_a_slow_api(
     live_base: str, fake_api: FakeApi
 ) -> None:
-    waiting = 4
+    waiting = 14  # on PostgreSQL each holds one of the pool's 20 connections meanwhile
     with httpx2.Client(timeout=30) as http, ThreadPoolExecutor(waiting) as pool:
         twilio = Twilio(http, base=live_base)  # type: ignore[arg-type]
         slow_calls = [
             pool.submit(Call(twilio, "slow", sid=f"CA{i:032d}").start) for i in range(waiting)
         ]
-        for _ in range(waiting):  # every slow call is inside the API at the same time
-            assert fake_api.arrived.acquire(timeout=20), "the slow calls were not all in flight"
+        in_flight(fake_api, waiting)
         quick = Call(twilio, "acme", sid="CA" + "f" * 32).start()
         assert quick.said()[0] == "Thanks for calling Acme."
         assert not any(call.done() for call in slow_calls)
         fake_api.release.set()
         answers = [call.result(timeout=20) for call in slow_calls]
     assert [a.said() for a in answers] == [["Slow answer True."]] * waiting
+
+
+@pytest.mark.backends("postgresql")  # SQLite's steps hold no pooled connection
+def test_with_every_connection_held_by_a_waiting_step_the_next_request_waits_for_one(
+    settings: Settings, fake_api: FakeApi
+) -> None:
+    """PostgreSQL: a step holds a pooled connection while its node waits; more steps than
+    connections wait their turn (a few seconds at most) rather than fail."""
+    settings = replace(settings, database_pool_size=3)
+    with live(settings, fake_api) as base, httpx2.Client(timeout=30) as http:
+        twilio = Twilio(http, base=base)  # type: ignore[arg-type]
+        with ThreadPoolExecutor(6) as pool:
+            slow = [pool.submit(Call(twilio, "slow", sid=f"CA{i:032d}").start) for i in range(5)]
+            in_flight(fake_api, 3)  # three steps hold the three connections
+            quick = pool.submit(Call(twilio, "acme", sid="CA" + "f" * 32).start)
+            time.sleep(2.0)  # longer than a connection is waited for when one is free
+            assert not quick.done() and not any(call.done() for call in slow)  # all waiting
+            fake_api.release.set()
+            answers = [call.result(timeout=20) for call in slow]
+            greeting = quick.result(timeout=20)
+    assert [a.said() for a in answers] == [["Slow answer True."]] * 5
+    assert greeting.said()[0] == "Thanks for calling Acme."
+
+
+@pytest.mark.backends("postgresql")  # SQLite's steps hold no pooled connection
+def test_a_request_that_waits_too_long_for_a_connection_hears_the_apology_and_the_log_says_why(
+    settings: Settings, fake_api: FakeApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = replace(settings, database_pool_size=2)
+    with live(settings, fake_api) as base, httpx2.Client(timeout=30) as http:
+        twilio = Twilio(http, base=base)  # type: ignore[arg-type]
+        with ThreadPoolExecutor(2) as pool:
+            slow = [pool.submit(Call(twilio, "slow", sid=f"CA{i:032d}").start) for i in range(2)]
+            in_flight(fake_api, 2)
+            began = time.monotonic()
+            refused = Call(twilio, "acme", sid="CA" + "f" * 32).start()
+            waited = time.monotonic() - began
+            healthz = http.get(f"{base}/healthz").status_code  # busy is not down
+            fake_api.release.set()
+            assert [call.result(timeout=20).said() for call in slow] == [["Slow answer True."]] * 2
+        after = Call(twilio, "acme", sid="CA" + "e" * 32).start()
+    assert refused.said() == [apology("en-US")]
+    assert 3.5 < waited < 6.0  # POOL_WAIT (4 s), well inside Twilio's 15 s
+    assert healthz == 200
+    assert after.said()[0] == "Thanks for calling Acme."  # free again: served
+    [line] = [r.getMessage() for r in caplog.records if "IVR_DATABASE_POOL_SIZE" in r.getMessage()]
+    assert line.startswith("all 2 connections to PostgreSQL at postgresql://postgres:***@")
