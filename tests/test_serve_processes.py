@@ -19,8 +19,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import AUTH_TOKEN, ROOT, free_port, subprocess_env
+from ivr_engine.web import Settings
+from tests.conftest import AUTH_TOKEN, ROOT, free_port, subprocess_env, values
+from tests.fakeapi import FakeApi
 from tests.postgres import PostgresServer
+from tests.web.test_concurrency import SLOW
 
 
 def start(home: Path, port: int, *extra: str, **env: str) -> subprocess.Popen[str]:
@@ -73,6 +76,41 @@ def test_sigterm_drains_healthz_503_while_still_serving_then_exits_0(tmp_path: P
             process.wait()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_lets_a_step_in_flight_answer_and_commit_before_exiting_0(
+    tmp_path: Path, fake_api: FakeApi, postgres_server: PostgresServer, workers: int
+) -> None:
+    """The step waits on a slow API when SIGTERM comes: its caller still gets the answer, the
+    step is on disk, the process (or `--workers 2`'s supervisor) exits 0."""
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    (tmp_path / "flows" / "slow.yaml").write_text(SLOW.format(api=fake_api.url))
+    url = postgres_server.new_database() if workers > 1 else None
+    settings = Settings(db_path=str(tmp_path / "ivr.sqlite3"), database_url=url)
+    port = free_port()
+    extra = ("--workers", str(workers), "--database", url) if url else ()
+    process = start(tmp_path, port, *extra)
+    sid = "CA" + "d" * 32
+    try:
+        wait_up(process, port)
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(_post, port, "/voice/slow", sid)
+            assert fake_api.arrived.acquire(timeout=20), "the step did not reach the API"
+            process.send_signal(signal.SIGTERM)
+            time.sleep(1.0)  # the server is stopping meanwhile
+            assert process.poll() is None and not answer.done()
+            fake_api.release.set()
+            status, twiml = answer.result(timeout=20)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (status, "Slow answer True." in twiml) == (200, True)
+    assert values(settings, "SELECT step, ended FROM sessions WHERE call_sid = ?", (sid,)) == [
+        (1, 1)
+    ]
+
+
 def test_workers_on_sqlite_are_refused_with_the_reason(tmp_path: Path) -> None:
     process = start(tmp_path, free_port(), "--workers", "2")
     out, _ = process.communicate(timeout=30)
@@ -107,15 +145,20 @@ def test_workers_on_postgresql_start_that_many_processes(
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
-def _call_started(port: int, call_sid: str) -> int:
-    url = f"http://127.0.0.1:{port}/voice/acme"
+def _post(port: int, path: str, call_sid: str) -> tuple[int, str]:
+    """A signed incoming-call webhook on a new connection: its status and body."""
+    url = f"http://127.0.0.1:{port}{path}"
     params = {"CallSid": call_sid, "From": "+15551230000", "To": "+15550000000"}
     signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
     request = urllib.request.Request(
         url, urlencode(params).encode(), headers={"X-Twilio-Signature": signature}
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:  # a new connection each
-        return answer.status
+    with urllib.request.urlopen(request, timeout=20) as answer:
+        return answer.status, answer.read().decode()
+
+
+def _call_started(port: int, call_sid: str) -> int:
+    return _post(port, "/voice/acme", call_sid)[0]
 
 
 def _started_total(port: int) -> float:
