@@ -10,10 +10,12 @@ its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import itertools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -90,6 +92,25 @@ class PostgresServer:
             *(_binary("pg_ctl"), "-D", str(self.data), "-o", self._options),
             *("-l", str(self.root / "server.log"), "-w", "start"),
         )
+
+    def _processes(self) -> list[int]:
+        """The postmaster and its children (backends, writer, checkpointer...)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+        return [postmaster, *map(int, children)]
+
+    def freeze(self) -> list[int]:
+        """Stop every process of the server (SIGSTOP): connections stay open and nothing
+        answers, as with a hung server or a cut network. `thaw` them again."""
+        frozen = self._processes()
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        return frozen
+
+    def thaw(self, frozen: list[int]) -> None:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
     def stop(self) -> None:
         try:

@@ -94,6 +94,7 @@ class PostgresDatabase:
         self.busy = 0  # connections acquired through `_acquire` and not yet given back
         self._busy_logged = -BUSY_LOG_INTERVAL
         self._up = True
+        self._answered_at = float("-inf")  # event-loop time of the last ping answered
         self._closed = False
         self._pinger: asyncio.Task[None] | None = None
 
@@ -169,19 +170,28 @@ class PostgresDatabase:
         self.busy += 1
         return connection
 
-    async def _release(self, connection: Any) -> None:
+    async def _release(self, connection: Any, *, broken: bool = False) -> None:
+        """Give `connection` back; a `broken` one (its database did not answer) is closed
+        first, so the answer does not wait for it to settle (asyncpg would wait out the
+        cancelled statement) and the pool opens a fresh one when needed."""
         self.busy -= 1
         with contextlib.suppress(Exception):
+            if broken:
+                connection.terminate()
             await self.pool.release(connection, timeout=self.timeout)
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[Any]:
         """A pooled connection (see `_acquire`), given back when the block ends."""
         connection = await self._acquire()
+        broken = False
         try:
             yield connection
+        except _UNAVAILABLE:
+            broken = True
+            raise
         finally:
-            await self._release(connection)
+            await self._release(connection, broken=broken)
 
     def _exhausted(self) -> DatabaseUnavailable:
         message = (
@@ -265,11 +275,12 @@ class PostgresDatabase:
         token = _held.set(connection)
         callbacks: list[Callable[[], None]] = []
         after_token = _after.set(callbacks)
+        broken = False  # the database stopped answering: the connection is closed, no ROLLBACK
         try:
             try:
-                # one round trip: the transaction and the lock (a literal: see `_lock_query`)
-                await connection.execute(_lock_query(call_sid), timeout=LOCK_TIMEOUT)
+                await self._lock(connection, call_sid)
             except _UNAVAILABLE as exc:
+                broken = True
                 raise self._failed(exc) from None
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -277,6 +288,9 @@ class PostgresDatabase:
                 raise
             try:
                 yield
+            except DatabaseUnavailable:
+                broken = True
+                raise
             except BaseException:
                 with contextlib.suppress(Exception):
                     await connection.execute("ROLLBACK", timeout=self.timeout)
@@ -285,33 +299,79 @@ class PostgresDatabase:
                 async with asyncio.timeout(self.timeout):
                     await connection.execute("COMMIT")
             except _UNAVAILABLE as exc:
+                broken = True
                 raise self._failed(exc) from None
             for callback in callbacks:
                 callback()
         finally:
             _held.reset(token)
             _after.reset(after_token)
-            await self._release(connection)
+            await self._release(connection, broken=broken)
+
+    async def _lock(self, connection: Any, call_sid: str) -> None:
+        """`BEGIN` and the call's advisory lock, in one round trip (see `_lock_query`).
+
+        Another step of the same call (a retried webhook, at any process) may hold the lock:
+        that is waited for, up to `LOCK_TIMEOUT`, but only while the database is seen to
+        answer: every `timeout` the wait wants a ping answered meanwhile. So a database that
+        has stopped answering (not refusing: a hung server, a cut network) is given up on
+        after `timeout`, as for every other statement.
+        """
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        checks: list[asyncio.TimerHandle] = []
+        async with asyncio.timeout(None) as limit:
+            checks.append(
+                loop.call_at(began + self.timeout, self._still_waiting, limit, began, checks)
+            )
+            try:
+                await connection.execute(_lock_query(call_sid), timeout=LOCK_TIMEOUT)
+            finally:
+                checks[-1].cancel()
+
+    def _still_waiting(
+        self, limit: asyncio.Timeout, since: float, checks: list[asyncio.TimerHandle]
+    ) -> None:
+        """Go on waiting for the lock if a ping was answered `since`; else time out now."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._answered_at > since:  # the database answers: another step holds the lock
+            checks.append(loop.call_at(now + self.timeout, self._still_waiting, limit, now, checks))
+        else:
+            limit.reschedule(now)
 
     async def _ping(self) -> None:
-        while not self._closed:
-            if self.busy >= self.size:  # all held by steps, so the database answers: no ping,
-                await asyncio.sleep(PING_INTERVAL)  # which would only wait for a connection
-                continue
-            try:
-                async with self._connection() as connection:
-                    await connection.fetchval("SELECT 1", timeout=self.timeout)
-            except Exception as exc:
-                if self._up:
-                    log.error(
-                        "database %s is unreachable: %s", self.path, self.target.scrub(str(exc))
-                    )
-                self._up = False
-            else:
-                if not self._up:
-                    log.warning("database %s is reachable again", self.path)
-                self._up = True
-            await asyncio.sleep(PING_INTERVAL)
+        """`SELECT 1` every `PING_INTERVAL` on a connection of its own (so it never waits for
+        one of the pool's, which steps may all hold): `healthy` and `_answered_at` follow."""
+        loop = asyncio.get_running_loop()
+        connection: asyncpg.Connection | None = None
+        try:
+            while not self._closed:
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        if connection is None:
+                            connection = await asyncpg.connect(self.target.location)
+                        await connection.fetchval("SELECT 1")
+                except Exception as exc:
+                    if connection is not None:
+                        connection.terminate()
+                        connection = None
+                    if self._up:
+                        log.error(
+                            "database %s is unreachable: %s",
+                            self.path,
+                            self.target.scrub(str(exc)) or type(exc).__name__,
+                        )
+                    self._up = False
+                else:
+                    self._answered_at = loop.time()
+                    if not self._up:
+                        log.warning("database %s is reachable again", self.path)
+                    self._up = True
+                await asyncio.sleep(PING_INTERVAL)
+        finally:
+            if connection is not None:
+                connection.terminate()
 
     async def close(self) -> None:
         self._closed = True

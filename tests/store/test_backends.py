@@ -266,6 +266,44 @@ def test_while_postgresql_is_down_calls_hear_the_apology_within_2_s_and_recover_
 
 
 @pytest.mark.backends("postgresql")
+def test_while_postgresql_hangs_calls_hear_the_apology_within_2_s_and_recover_after(
+    settings: Settings,
+) -> None:
+    """A server that stops answering (connections open, nothing comes back: a hung server or
+    a cut network) is given up on as quickly as one that refuses, mid-call too."""
+    own = PostgresServer().start()
+    try:
+        settings = replace(settings, database_url=own.new_database())
+        with TestClient(create_app(settings)) as client:
+            twilio = Twilio(client)
+            call = Call(twilio, "acme")
+            call.start()
+            frozen = own.freeze()
+            try:
+                waits = []
+                for sid in ("CA" + "0" * 31 + "7", "CA" + "0" * 31 + "8"):
+                    started = time.monotonic()
+                    assert Call(twilio, "acme", sid=sid).start().xml == apology_twiml()
+                    waits.append(time.monotonic() - started)
+                started = time.monotonic()
+                assert call.press("1").xml == apology_twiml()  # a call in progress
+                waits.append(time.monotonic() - started)
+                assert max(waits) < 2.0, waits
+                assert client.get("/healthz").status_code == 503
+            finally:
+                own.thaw(frozen)
+            deadline = time.monotonic() + 15
+            while client.get("/healthz").status_code != 200:
+                assert time.monotonic() < deadline, "/healthz never recovered"
+                time.sleep(0.1)
+            assert Call(twilio, "acme", sid="CA" + "0" * 31 + "9").start().said()[0] == (
+                "Thanks for calling Acme."
+            )
+    finally:
+        own.stop()
+
+
+@pytest.mark.backends("postgresql")
 def test_a_call_lock_key_is_the_same_literal_whatever_the_string_settings(
     postgres_server: PostgresServer,
 ) -> None:
