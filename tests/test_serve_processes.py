@@ -123,13 +123,17 @@ def test_workers_on_sqlite_are_refused_with_the_reason(tmp_path: Path) -> None:
 
 
 @contextmanager
-def two_workers(home: Path, server: PostgresServer) -> Iterator[tuple[int, list[str]]]:
-    """`ivr serve --workers 2` on a fresh PostgreSQL database: its port and worker pids."""
+def two_workers(
+    home: Path, server: PostgresServer, **env: str
+) -> Iterator[tuple[int, list[str], subprocess.Popen[str]]]:
+    """`ivr serve --workers 2` on a fresh PostgreSQL database: its port, the supervisor's
+    children (the workers) and the supervisor."""
     port = free_port()
-    process = start(home, port, "--workers", "2", "--database", server.new_database())
+    process = start(home, port, "--workers", "2", "--database", server.new_database(), **env)
     try:
         wait_up(process, port)
-        yield port, Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        yield port, children, process
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -138,8 +142,20 @@ def two_workers(home: Path, server: PostgresServer) -> Iterator[tuple[int, list[
 def test_workers_on_postgresql_start_that_many_processes(
     tmp_path: Path, postgres_server: PostgresServer
 ) -> None:
-    with two_workers(tmp_path, postgres_server) as (_, children):
+    with two_workers(tmp_path, postgres_server) as (_, children, _):
         assert len(children) >= 2  # uvicorn's supervisor runs one process per worker
+
+
+def test_sigterm_drains_every_worker_then_the_supervisor_exits_0(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    with two_workers(tmp_path, postgres_server, IVR_DRAIN_SECONDS="3") as (port, _, supervisor):
+        supervisor.send_signal(signal.SIGTERM)
+        time.sleep(0.8)  # the supervisor looks at its signals twice a second
+        # each worker answers 503 (new connections: the balancer's checks reach both)
+        assert {health(port) for _ in range(8)} == {(503, "unavailable: draining, shutting down")}
+        assert _call_started(port, "CA" + "c" * 32) == 200  # and still serves calls
+        assert supervisor.wait(timeout=25) == 0  # after the drain, the workers' shutdown
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -174,7 +190,7 @@ def _started_total(port: int) -> float:
 def test_workers_add_their_metrics_up_so_any_scrape_counts_every_call(
     tmp_path: Path, postgres_server: PostgresServer
 ) -> None:
-    with two_workers(tmp_path, postgres_server) as (port, children):
+    with two_workers(tmp_path, postgres_server) as (port, children, _):
         environ = Path(f"/proc/{children[0]}/environ").read_bytes().split(b"\0")
         [folder] = [
             Path(v.split(b"=", 1)[1].decode())

@@ -121,11 +121,15 @@ def run(args: argparse.Namespace) -> int:
         "log_config": None,  # our handler: JSON or text, secrets masked
         "timeout_graceful_shutdown": GRACEFUL_SECONDS,
     }
+    drain = float(os.environ.get("IVR_DRAIN_SECONDS", "0") or 0)
     if args.workers > 1:
         # Each worker process builds its app from the environment: hand the settings over.
         os.environ.update(_environment(settings))
         with _shared_metrics(args.workers):
-            uvicorn.run("ivr_engine.web:create_app", factory=True, workers=args.workers, **options)
+            config = uvicorn.Config(
+                f"{__name__}:worker_app", factory=True, workers=args.workers, **options
+            )
+            _draining_supervisor()(config, [config.bind_socket()], drain).run()
         return 0
     app = create_app(settings)
     if target.kind == SQLITE and target.location != ":memory:":
@@ -134,7 +138,6 @@ def run(args: argparse.Namespace) -> int:
         except filelock.DatabaseInUse as exc:
             print(f"ivr serve: {exc}", file=sys.stderr)
             return 1
-    drain = float(os.environ.get("IVR_DRAIN_SECONDS", "0") or 0)
     server = _DrainingServer(uvicorn.Config(app, **options), app, drain)
     server.run()
     return 0
@@ -155,10 +158,7 @@ class _DrainingServer:
         class Server(uvicorn.Server):
             def handle_exit(self, sig: int, frame: Any) -> None:
                 if drain > 0 and not getattr(app.state, "draining", False):
-                    app.state.draining = True
-                    logging.getLogger("ivr_engine.web").warning(
-                        "draining for %g s: /healthz answers 503, then the server stops", drain
-                    )
+                    _start_draining(app, f"the server stops, in {drain:g} s")
                     timer = threading.Timer(drain, self.handle_exit, (sig, frame))
                     timer.daemon = True
                     timer.start()
@@ -170,6 +170,70 @@ class _DrainingServer:
                     self._captured_signals.remove(sig)
 
         return Server(config)
+
+
+def _start_draining(app: Any, until: str) -> None:
+    if not getattr(app.state, "draining", False):
+        app.state.draining = True
+        logging.getLogger("ivr_engine.web").warning(
+            "draining: /healthz answers 503 until %s", until
+        )
+
+
+def worker_app() -> Any:
+    """The app of one `--workers` process (uvicorn's factory): `create_app` from the
+    environment, and on SIGUSR1, which the supervisor sends on SIGTERM, its drain starts."""
+    import signal
+
+    from ..web import create_app
+
+    app = create_app()
+    with contextlib.suppress(ValueError):  # the main thread only, as uvicorn runs a worker
+        signal.signal(signal.SIGUSR1, lambda *_: _start_draining(app, "the supervisor stops it"))
+    return app
+
+
+def _draining_supervisor() -> Any:
+    from uvicorn.supervisors import Multiprocess
+
+    class DrainingSupervisor(Multiprocess):  # type: ignore[misc]
+        """uvicorn's supervisor of `--workers`, except that the first SIGTERM/SIGINT starts a
+        drain: each worker answers `/healthz` with 503 for `drain` seconds while it still
+        serves, then the workers are stopped as uvicorn stops them (gracefully)."""
+
+        def __init__(self, config: Any, sockets: list[Any], drain: float) -> None:
+            super().__init__(config, sockets)
+            self.drain = drain
+            self.draining = False
+
+        def _drain_or_exit(self, exit_now: Any) -> None:
+            import signal
+            import threading
+
+            if self.drain <= 0 or self.draining:
+                exit_now()
+                return
+            self.draining = True
+            logging.getLogger("ivr_engine.serve").warning(
+                "draining %d workers for %g s: /healthz answers 503, then they stop",
+                len(self.processes),
+                self.drain,
+            )
+            for process in self.processes:
+                # a worker still starting has no handler yet (SIGUSR1 would end it): skipped
+                if process.pid is not None and process.is_ready(timeout=1):
+                    os.kill(process.pid, signal.SIGUSR1)
+            timer = threading.Timer(self.drain, self.should_exit.set)
+            timer.daemon = True
+            timer.start()
+
+        def handle_term(self) -> None:
+            self._drain_or_exit(super().handle_term)
+
+        def handle_int(self) -> None:
+            self._drain_or_exit(super().handle_int)
+
+    return DrainingSupervisor
 
 
 @contextlib.contextmanager
