@@ -41,12 +41,35 @@ PING_INTERVAL = 1.0
 POOL_WAIT = 4.0
 BUSY_LOG_INTERVAL = 10.0  # seconds between two "all connections are in use" lines
 
-# The connection (in a transaction) of the call lock the current request holds, if any, and
-# what to run once that transaction has committed.
-_held: contextvars.ContextVar[Any] = contextvars.ContextVar("ivr_pg_call_lock", default=None)
-_after: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
-    "ivr_pg_after_commit", default=None
+
+class _Holding:
+    """The call lock a task holds: its connection (in a transaction), and what to run once
+    that transaction has committed."""
+
+    __slots__ = ("after", "connection", "task")
+
+    def __init__(self, connection: Any) -> None:
+        self.task = asyncio.current_task()
+        self.connection = connection
+        self.after: list[Callable[[], None]] = []
+
+
+_holding: contextvars.ContextVar[_Holding | None] = contextvars.ContextVar(
+    "ivr_pg_call_lock", default=None
 )
+
+
+def _held() -> Any:
+    """The connection of the call lock this task holds, or None.
+
+    A context variable alone would not do: a task started inside the lock (a timer's, say)
+    copies the context, and would use the lock's connection after it went back to the pool.
+    """
+    holding = _holding.get()
+    if holding is None or holding.task is not asyncio.current_task():
+        return None
+    return holding.connection
+
 
 _UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
@@ -216,7 +239,7 @@ class PostgresDatabase:
     async def fetchone(
         self, sql: str, params: Sequence[Any] = (), *, key_lookup: bool = False
     ) -> Any:
-        held = _held.get()
+        held = _held()
         try:
             if held is not None:
                 return await held.fetchrow(to_postgres(sql), *params, timeout=self.timeout)
@@ -226,7 +249,7 @@ class PostgresDatabase:
             raise self._failed(exc) from None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        held = _held.get()
+        held = _held()
         try:
             if held is not None:
                 return list(await held.fetch(to_postgres(sql), *params, timeout=self.timeout))
@@ -241,7 +264,7 @@ class PostgresDatabase:
         (committed when the lock is let go)."""
         if self._closed:
             raise RuntimeError("database is closed")
-        held = _held.get()
+        held = _held()
         try:
             if held is not None:
                 for write in writes:
@@ -259,22 +282,21 @@ class PostgresDatabase:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the current call lock's transaction commits (now, if none)."""
-        pending = _after.get()
-        if pending is None:
+        holding = _holding.get()
+        if holding is None or holding.task is not asyncio.current_task():
             callback()
         else:
-            pending.append(callback)
+            holding.after.append(callback)
 
     @contextlib.asynccontextmanager
     async def call_lock(self, call_sid: str) -> AsyncIterator[None]:
         """Hold the call, across every process, in a transaction the body's statements join."""
-        if _held.get() is not None:  # already inside this call's lock
+        if _held() is not None:  # already inside this call's lock
             yield
             return
         connection = await self._acquire()
-        token = _held.set(connection)
-        callbacks: list[Callable[[], None]] = []
-        after_token = _after.set(callbacks)
+        holding = _Holding(connection)
+        token = _holding.set(holding)
         broken = False  # the database stopped answering: the connection is closed, no ROLLBACK
         try:
             try:
@@ -301,11 +323,10 @@ class PostgresDatabase:
             except _UNAVAILABLE as exc:
                 broken = True
                 raise self._failed(exc) from None
-            for callback in callbacks:
+            for callback in holding.after:
                 callback()
         finally:
-            _held.reset(token)
-            _after.reset(after_token)
+            _holding.reset(token)
             await self._release(connection, broken=broken)
 
     async def _lock(self, connection: Any, call_sid: str) -> None:

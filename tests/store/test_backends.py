@@ -384,3 +384,36 @@ def test_writes_under_a_call_lock_are_read_inside_it_and_committed_with_it(
     assert committed == ["bin", "one", "two"]
     assert after == ["bin", "one", "two"]  # neither "three" nor "four"
     assert last == "5"
+
+
+@pytest.mark.backends("postgresql")
+def test_a_task_started_under_a_call_lock_takes_its_own_lock_later(settings: Settings) -> None:
+    """A timer or task started inside the lock copies its context (the way a voicemail's
+    grace timer is started in the status callback's step); running after the lock was let
+    go, it takes the call's lock itself instead of using the connection the lock had."""
+
+    async def body() -> tuple[object, ...]:
+        database = await open_database(_target(settings))
+        try:
+            await database.write(Write("CREATE TABLE later (k text PRIMARY KEY)"))
+            loop = asyncio.get_running_loop()
+            done: asyncio.Future[object] = loop.create_future()
+
+            async def follow_up() -> None:
+                try:
+                    async with database.call_lock("CA1"):
+                        await database.write(Write("INSERT INTO later (k) VALUES (?)", ("x",)))
+                        row = await database.fetchone("SELECT k FROM later WHERE k = ?", ("x",))
+                    done.set_result(row["k"])
+                except Exception as exc:
+                    done.set_exception(exc)
+
+            async with database.call_lock("CA1"):
+                loop.call_later(0.05, lambda: loop.create_task(follow_up()))
+            found = await asyncio.wait_for(done, 5)
+            rows = await database.fetchall("SELECT k FROM later")
+            return found, [r["k"] for r in rows]
+        finally:
+            await database.close()
+
+    assert asyncio.run(body()) == ("x", ["x"])
