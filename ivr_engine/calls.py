@@ -42,6 +42,7 @@ from .runtime import (
 from .runtime.effects import OutboundMessage
 from .runtime.services import Services
 from .runtime.step import apology
+from .store.history import timestamp
 from .store.sessions import SessionStore
 from .twilio_fields import whole_number
 
@@ -54,6 +55,10 @@ ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "cancele
 # 20 s covers both with room, and delays a follow-up text by at most that when neither comes
 # (nothing was recorded).
 RECORDING_GRACE = 20.0
+# On a database shared by several processes, each looks this often for calls whose recording
+# grace ran out while the process that ended them was gone (its timer went with it)...
+SWEEP_INTERVAL = 10.0
+SWEEP_LOOKBACK = 600.0  # ...among the calls whose row changed in this many seconds
 
 
 def _leave_twiml() -> str:
@@ -352,6 +357,31 @@ class CallService:
                 variables[into] = recording_value({})  # as when nothing was recorded
             updated, messages = await self._after_call_once(session.evolve(vars=variables))
             await self.sessions.save(updated, messages, [("recording-overdue", {})])
+
+    async def sweep_overdue(self) -> int:
+        """Run the overdue `on_hangup` chains of calls another process ended and left (its
+        timer died with it): once their grace and as long again have passed, so the process
+        that ended a call, if alive, runs its own. `recording_overdue` is idempotent (under
+        the call's lock, and only while the call still waits), so two sweeps never run a
+        chain twice. Returns how many calls were looked at."""
+        now = self.clock().timestamp()
+        since = timestamp(datetime.fromtimestamp(time.time() - SWEEP_LOOKBACK, UTC))
+        found = 0
+        for session in await self.sessions.awaiting_recording(updated_since=since):
+            ended = float((session.pending_recording or {}).get("since", 0))
+            if ended + 2 * self.recording_grace <= now:
+                await self.recording_overdue(session.call_sid)
+                found += 1
+        return found
+
+    async def keep_sweeping(self) -> None:
+        """`sweep_overdue` every `SWEEP_INTERVAL` (or half the grace, when shorter), forever."""
+        while True:
+            await asyncio.sleep(min(SWEEP_INTERVAL, self.recording_grace / 2))
+            try:
+                await self.sweep_overdue()
+            except Exception:
+                log.exception("looking for overdue after-call chains failed; trying again")
 
     async def resume_pending(self) -> int:
         """After a restart: wait again for the recordings of calls that ended just before."""

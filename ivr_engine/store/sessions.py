@@ -185,12 +185,16 @@ class SessionStore:
             else:
                 self.outbox.queued()
 
-    async def awaiting_recording(self) -> list[Session]:
-        """Ended calls whose `on_hangup` still waits for their recording (read at start-up)."""
-        rows = await self.database.fetchall(
-            "SELECT data FROM sessions WHERE ended = 1 AND data LIKE ?",
-            ('%"pending_recording":{"waiting":true%',),
-        )
+    async def awaiting_recording(self, updated_since: str | None = None) -> list[Session]:
+        """Ended calls whose `on_hangup` still waits for their recording: all of them (at
+        start-up), or those whose row changed at `updated_since` (a `timestamp`) or later,
+        which the index on (ended, updated_at) finds without reading the others."""
+        sql = "SELECT data FROM sessions WHERE ended = 1 AND data LIKE ?"
+        params: tuple[str, ...] = ('%"pending_recording":{"waiting":true%',)
+        if updated_since is not None:
+            sql += " AND updated_at >= ?"
+            params += (updated_since,)
+        rows = await self.database.fetchall(sql, params)
         return [Session.from_json(row["data"]) for row in rows]
 
     def _remember(self, session: Session) -> None:

@@ -127,10 +127,13 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             keep_pruning(database, settings.retention_days, settings.retention_interval),
             name="ivr-retention",
         )
+        tasks = [pruner, watcher]
+        if database.shared:  # another process's waiting follow-ups, should it be gone
+            tasks.append(asyncio.create_task(calls.keep_sweeping(), name="ivr-after-call-sweep"))
         try:
             yield
         finally:
-            for task in (pruner, watcher):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -1,12 +1,13 @@
 """Voicemail left by a caller who hangs up: Twilio does not order the call's `completed`
 status callback and the <Record> action, so either may come first, and the recording status
 callback may come before both. The recording is never lost, and `on_hangup` runs once, with it.
-Through the real app over HTTP, signed requests, a real SQLite file and a fake Twilio."""
+Through the real app over HTTP, signed requests, a real database (SQLite and PostgreSQL) and a
+fake Twilio."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -15,19 +16,20 @@ import pytest
 from starlette.testclient import TestClient
 
 from ivr_engine.web import Settings, create_app
-from tests.conftest import Twilio
+from tests.conftest import Twilio, query
 from tests.messaging.conftest import CALLER, settled, wait_until
 from tests.messaging.fake_twilio import FakeTwilio
 from tests.web.calls import Call
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 REC = "RE" + "7" * 32
 REC_URL = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/" + REC
 
 
 def stored(settings: Settings, call_sid: str) -> dict[str, Any]:
-    with sqlite3.connect(settings.db_path) as db:
-        (data,) = db.execute("SELECT data FROM sessions WHERE call_sid = ?", (call_sid,)).fetchone()
-    return json.loads(data)  # type: ignore[no-any-return]
+    [row] = query(settings, "SELECT data FROM sessions WHERE call_sid = ?", (call_sid,))
+    return json.loads(row["data"])  # type: ignore[no-any-return]
 
 
 def at_the_beep(twilio: Twilio, sid: str) -> Call:
@@ -131,3 +133,25 @@ def test_a_restart_while_a_recording_is_awaited_still_runs_on_hangup(
     # the server stopped before the recording or the grace period: the next one picks it up
     with TestClient(create_app(replace(settings, recording_grace=0.3))):
         assert the_follow_up(settings, fake) == "Sorry we missed you."
+
+
+@pytest.mark.backends("postgresql")
+@pytest.mark.parametrize("first_stays", [False, True])
+def test_on_hangup_runs_once_at_another_server_when_the_one_that_ended_the_call_is_gone(
+    settings: Settings, fake: FakeTwilio, first_stays: bool
+) -> None:
+    """Several servers: the call ends at the first while a voicemail is awaited. Gone before
+    its grace ran out, its timer went with it; the other server, up all along (so its start
+    did not see the call), runs the follow-up. If the first stays, it runs it, once."""
+    settings = replace(settings, recording_grace=0.3)
+    with TestClient(create_app(settings)):  # the other server, up before the call
+        with TestClient(create_app(settings)) as first:
+            twilio = Twilio(first)
+            call = at_the_beep(twilio, "CA" + "5" * 32)
+            hang_up(twilio, call)
+            if first_stays:
+                assert the_follow_up(settings, fake) == "Sorry we missed you."
+        # (left: stopping cancels its timer, as a process that dies loses it)
+        assert the_follow_up(settings, fake) == "Sorry we missed you."
+        time.sleep(1.0)  # a second chain, were there one, would have sent by now
+    assert len(fake.sent_to(CALLER)) == 1
