@@ -48,15 +48,20 @@ nodes:
     text: Goodbye.
 """
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 
 @pytest.fixture
-def slow_app(tmp_path: Path, fake_api: FakeApi) -> Iterator[tuple[Twilio, Settings]]:
+def slow_app(
+    tmp_path: Path, fake_api: FakeApi, database_url: str | None
+) -> Iterator[tuple[Twilio, Settings]]:
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "lookups.yaml").write_text(TWO_SLOW_LOOKUPS.replace("{api}", fake_api.url))
     settings = Settings(
         flows_dir=flows,
         db_path=str(tmp_path / "ivr.sqlite3"),
+        database_url=database_url,
         auth_token=AUTH_TOKEN,
         answer_budget=0.6,  # each lookup alone fits (0.4 s), the two together do not
     )

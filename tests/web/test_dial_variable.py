@@ -42,14 +42,19 @@ nodes:
     text: Goodbye.
 """
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 
 @pytest.fixture
-def twilio(tmp_path: Path) -> Iterator[Twilio]:
+def twilio(tmp_path: Path, database_url: str | None) -> Iterator[Twilio]:
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "pharmacy.yaml").write_text(PHARMACY)
     settings = Settings(
-        flows_dir=flows, db_path=str(tmp_path / "db.sqlite3"), auth_token=AUTH_TOKEN
+        flows_dir=flows,
+        db_path=str(tmp_path / "db.sqlite3"),
+        database_url=database_url,
+        auth_token=AUTH_TOKEN,
     )
     with TestClient(create_app(settings)) as client:
         yield Twilio(client)

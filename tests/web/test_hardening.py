@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,7 +15,10 @@ from dataclasses import replace
 import pytest
 
 from ivr_engine.web import Settings, create_app
+from tests.conftest import values
 from tests.web.live import FORM, Connection, healthy, live_server, signed_post
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 CALL_SID = "CA" + "7" * 32
 ROUTES = [
@@ -51,8 +53,7 @@ def connection(port: int) -> Iterator[Connection]:
 
 
 def query(settings: Settings, sql: str, params: tuple[object, ...] = ()) -> list[tuple]:  # type: ignore[type-arg]
-    with sqlite3.connect(settings.db_path) as db:
-        return db.execute(sql, params).fetchall()
+    return values(settings, sql, params)
 
 
 def start_call(connection: Connection, **extra: str) -> str:
