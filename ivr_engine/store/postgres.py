@@ -59,8 +59,8 @@ _holding: contextvars.ContextVar[_Holding | None] = contextvars.ContextVar(
 )
 
 
-def _held() -> Any:
-    """The connection of the call lock this task holds, or None.
+def _held_here() -> _Holding | None:
+    """The call lock this task holds, or None.
 
     A context variable alone would not do: a task started inside the lock (a timer's, say)
     copies the context, and would use the lock's connection after it went back to the pool.
@@ -68,7 +68,13 @@ def _held() -> Any:
     holding = _holding.get()
     if holding is None or holding.task is not asyncio.current_task():
         return None
-    return holding.connection
+    return holding
+
+
+def _held() -> Any:
+    """The connection of the call lock this task holds, or None."""
+    holding = _held_here()
+    return None if holding is None else holding.connection
 
 
 _UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
@@ -282,8 +288,8 @@ class PostgresDatabase:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the current call lock's transaction commits (now, if none)."""
-        holding = _holding.get()
-        if holding is None or holding.task is not asyncio.current_task():
+        holding = _held_here()
+        if holding is None:
             callback()
         else:
             holding.after.append(callback)
