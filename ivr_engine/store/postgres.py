@@ -39,7 +39,6 @@ PING_INTERVAL = 1.0
 # seconds a request waits for a connection while all are held by steps in progress: then its
 # own step still has the node budget (10 s) inside Twilio's 15 s
 POOL_WAIT = 4.0
-BUSY_LOG_INTERVAL = 10.0  # seconds between two "all connections are in use" lines
 
 
 class _Holding:
@@ -121,7 +120,6 @@ class PostgresDatabase:
         self.pool_wait = pool_wait
         self.size = pool.get_max_size()
         self.busy = 0  # connections acquired through `_acquire` and not yet given back
-        self._busy_logged = -BUSY_LOG_INTERVAL
         self._up = True
         self._answered_at = float("-inf")  # event-loop time of the last ping answered
         self._closed = False
@@ -223,17 +221,12 @@ class PostgresDatabase:
             await self._release(connection, broken=broken)
 
     def _exhausted(self) -> DatabaseUnavailable:
-        message = (
+        return DatabaseUnavailable(
             f"all {self.size} connections to PostgreSQL at {self.target.display} are held by "
             f"steps in progress (a step holds one while its nodes wait, e.g. on an API); "
             f"waited {self.pool_wait:g} s: raise IVR_DATABASE_POOL_SIZE "
             f"(and the server's max_connections)"
         )
-        now = asyncio.get_running_loop().time()
-        if now - self._busy_logged >= BUSY_LOG_INTERVAL:
-            self._busy_logged = now
-            log.error("%s", message)
-        return DatabaseUnavailable(message)
 
     def _failed(self, exc: BaseException) -> DatabaseUnavailable:
         self._up = False

@@ -234,7 +234,7 @@ def test_ivr_db_upgrade_creates_the_schema_and_status_then_says_up_to_date(
 
 @pytest.mark.backends("postgresql")  # SQLite's failing writer: tests/web/test_database_failure.py
 def test_while_postgresql_is_down_calls_hear_the_apology_within_2_s_and_recover_after(
-    settings: Settings,
+    settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     own = PostgresServer().start()  # a server of its own, to stop and start again
     try:
@@ -250,6 +250,9 @@ def test_while_postgresql_is_down_calls_hear_the_apology_within_2_s_and_recover_
                     answer = Call(twilio, "acme", sid=sid).start()
                     assert time.monotonic() - started < 2.0
                     assert answer.xml == apology_twiml()
+                    [line] = [r for r in caplog.records if f"call {sid}:" in r.getMessage()]
+                    assert "incoming call failed: PostgreSQL at postgresql://" in line.getMessage()
+                    assert line.exc_info is None  # one line each, no traceback
                 deadline = time.monotonic() + 5
                 while client.get("/healthz").status_code != 503:
                     assert time.monotonic() < deadline, "/healthz never said 503"

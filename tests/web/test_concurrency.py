@@ -133,5 +133,9 @@ def test_a_request_that_waits_too_long_for_a_connection_hears_the_apology_and_th
     assert 3.5 < waited < 6.0  # POOL_WAIT (4 s), well inside Twilio's 15 s
     assert healthz == 200
     assert after.said()[0] == "Thanks for calling Acme."  # free again: served
-    [line] = [r.getMessage() for r in caplog.records if "IVR_DATABASE_POOL_SIZE" in r.getMessage()]
-    assert line.startswith("all 2 connections to PostgreSQL at postgresql://postgres:***@")
+    [line] = [r for r in caplog.records if "IVR_DATABASE_POOL_SIZE" in r.getMessage()]
+    assert line.getMessage().startswith(
+        f"call {'CA' + 'f' * 32}: incoming call failed: all 2 connections to PostgreSQL at "
+        "postgresql://postgres:***@"
+    )
+    assert line.exc_info is None  # one line, no traceback
