@@ -7,7 +7,6 @@ failure to record answers 503, so Twilio reports it instead of the change being 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from urllib.parse import parse_qs
 
@@ -15,10 +14,9 @@ from starlette.types import Scope
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ..twilio_fields import whole_number
+from .failures import log_failure
 from .responses import Answer, no_content, plain, twiml
 from .webhooks import Webhook
-
-log = logging.getLogger("ivr_engine.web")
 
 
 async def inbound_message(scope: Scope, params: Mapping[str, str]) -> Answer:
@@ -27,7 +25,7 @@ async def inbound_message(scope: Scope, params: Mapping[str, str]) -> Answer:
     try:
         reply = await scope["app"].state.inbound.handle(params)
     except Exception:
-        log.exception("inbound message %s: recording it failed", params.get("MessageSid"))
+        log_failure(f"inbound message {params.get('MessageSid')}", "recording it")
         return plain(503, "temporarily unavailable")
     response = MessagingResponse()
     if reply:
@@ -44,7 +42,7 @@ async def message_status(scope: Scope, params: Mapping[str, str]) -> Answer:
     try:
         await scope["app"].state.message_status.record(params, row)
     except Exception:
-        log.exception("message %s: recording its status failed", params.get("MessageSid"))
+        log_failure(f"message {params.get('MessageSid')}", "recording its status")
         return plain(503, "temporarily unavailable")
     return no_content()
 

@@ -7,18 +7,16 @@ finds its attempt even when the answer to `calls.create` was lost. Signatures ar
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from starlette.types import Scope
 
 from ..calls import apology_twiml
 from ..outbound.service import OutboundCalls
+from .failures import log_failure
 from .responses import Answer, no_content, plain, twiml
 from .voice_webhooks import VOICE_METHODS
 from .webhooks import Webhook
-
-log = logging.getLogger("ivr_engine.web")
 
 
 def _outbound(scope: Scope) -> OutboundCalls:
@@ -32,7 +30,7 @@ async def outbound_call(scope: Scope, params: Mapping[str, str]) -> Answer:
     try:
         document = await _outbound(scope).answered(path["attempt"], path["flow_id"], params)
     except Exception:
-        log.exception("call %s: outbound call failed", params.get("CallSid"))
+        log_failure(f"call {params.get('CallSid')}", "outbound call")
         document = apology_twiml()
     return twiml(document)
 
@@ -43,7 +41,7 @@ async def outbound_status(scope: Scope, params: Mapping[str, str]) -> Answer:
     try:
         await _outbound(scope).status(scope["path_params"]["attempt"], params)
     except Exception:
-        log.exception("call %s: outbound status callback failed", params.get("CallSid"))
+        log_failure(f"call {params.get('CallSid')}", "outbound status callback")
         return plain(503, "temporarily unavailable")
     return no_content()
 
@@ -54,7 +52,7 @@ async def amd_status(scope: Scope, params: Mapping[str, str]) -> Answer:
     try:
         await _outbound(scope).amd(scope["path_params"]["attempt"], params)
     except Exception:
-        log.exception("call %s: AMD callback failed", params.get("CallSid"))
+        log_failure(f"call {params.get('CallSid')}", "AMD callback")
         return plain(503, "temporarily unavailable")
     return no_content()
 

@@ -8,8 +8,6 @@ application error has occurred".
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Mapping
 
 from starlette.requests import Request
@@ -19,11 +17,9 @@ from starlette.types import Scope
 
 from ..calls import CallService, apology_twiml
 from ..runtime import EventKind
-from ..store.database import DatabaseUnavailable
+from .failures import log_failure
 from .responses import Answer, no_content, plain, twiml
 from .webhooks import Handler, Webhook
-
-log = logging.getLogger("ivr_engine.web")
 
 ACTION_KINDS = {kind.value: kind for kind in EventKind if kind is not EventKind.START}
 
@@ -32,23 +28,13 @@ def _service(scope: Scope) -> CallService:
     return scope["app"].state.calls  # type: ignore[no-any-return]
 
 
-def _log_failure(what: str, call_sid: str | None) -> None:
-    """One line for an unavailable database (while it is down every request fails the same
-    way: no traceback for each); the traceback for anything else."""
-    error = sys.exc_info()[1]
-    if isinstance(error, DatabaseUnavailable):
-        log.error("call %s: %s failed: %s", call_sid, what, error)
-    else:
-        log.exception("call %s: %s failed", call_sid, what)
-
-
 async def incoming_call(scope: Scope, params: Mapping[str, str]) -> Answer:
     if not params.get("CallSid"):
         return plain(400, "missing CallSid")
     try:
         document = await _service(scope).incoming(scope["path_params"]["flow_id"], params)
     except Exception:
-        _log_failure("incoming call", params.get("CallSid"))
+        log_failure(f"call {params.get('CallSid')}", "incoming call")
         document = apology_twiml()
     return twiml(document)
 
@@ -63,7 +49,7 @@ async def call_action(scope: Scope, params: Mapping[str, str]) -> Answer:
             path_params["flow_id"], path_params["step"], kind, params
         )
     except Exception:
-        _log_failure(f"action {scope['path']}", params.get("CallSid"))
+        log_failure(f"call {params.get('CallSid')}", f"action {scope['path']}")
         document = apology_twiml()
     return twiml(document)
 
@@ -75,7 +61,7 @@ def _callback(handler_name: str) -> Handler:
         try:
             await getattr(_service(scope), handler_name)(params)
         except Exception:
-            _log_failure(f"{handler_name} callback", params.get("CallSid"))
+            log_failure(f"call {params.get('CallSid')}", f"{handler_name} callback")
             return plain(503, "temporarily unavailable")
         return no_content()
 
