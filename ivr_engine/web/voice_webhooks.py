@@ -73,8 +73,10 @@ async def healthz(request: Request) -> Response:
     """200 while the process can serve calls; 503 (take it out of the pool) while it cannot."""
     if getattr(request.app.state, "draining", False):
         return PlainTextResponse("unavailable: draining, shutting down", status_code=503)
-    if not request.app.state.database.healthy:
-        return PlainTextResponse("unavailable: the database writer is down", status_code=503)
+    database = request.app.state.database
+    if not database.healthy:
+        down = "the database is unreachable" if database.shared else "the database writer is down"
+        return PlainTextResponse(f"unavailable: {down}", status_code=503)
     flows = request.app.state.flows
     return PlainTextResponse(f"ok: {len(flows.ids())} flow(s)")
 
