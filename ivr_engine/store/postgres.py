@@ -76,7 +76,17 @@ def _held() -> Any:
     return None if holding is None else holding.connection
 
 
-_UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+# What means "the database cannot serve us now" (the caller hears the apology, the log says
+# why in one line): no connection, a dropped one, no answer in time, and the server refusing
+# or ending connections (too many clients, starting up, shutting down).
+_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
 
 
 def _lock_query(key: str) -> str:

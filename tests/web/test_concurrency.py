@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -13,11 +14,13 @@ from dataclasses import replace
 import httpx2
 import pytest
 import uvicorn
+from starlette.testclient import TestClient
 
 from ivr_engine.runtime.step import apology
 from ivr_engine.web import Settings, create_app
 from tests.conftest import Twilio
 from tests.fakeapi import FakeApi
+from tests.postgres import PASSWORD, PostgresServer, pg_query
 from tests.web.calls import Call
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
@@ -139,3 +142,43 @@ def test_a_request_that_waits_too_long_for_a_connection_hears_the_apology_and_th
         "postgresql://postgres:***@"
     )
     assert line.exc_info is None  # one line, no traceback
+
+
+@pytest.mark.backends("postgresql")
+def test_a_server_refusing_more_connections_is_unavailable_like_one_that_is_down(
+    settings: Settings,
+    fake_api: FakeApi,
+    postgres_server: PostgresServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """PostgreSQL's "too many connections" (here a role allowed two: the pool's first and the
+    health ping's) is the database being unavailable: the caller hears the apology at once,
+    and the log has one line saying why."""
+    assert settings.database_url
+    role = f"few_{os.getpid()}_{int(time.monotonic() * 1000)}"
+    with TestClient(create_app(settings)):  # the schema, made by its owner
+        pass
+    pg_query(
+        settings.database_url, f"CREATE ROLE {role} LOGIN PASSWORD 'few-pass-77' CONNECTION LIMIT 2"
+    )
+    for grant in ("ALL ON ALL TABLES IN SCHEMA", "ALL ON ALL SEQUENCES IN SCHEMA", "ALL ON SCHEMA"):
+        pg_query(settings.database_url, f"GRANT {grant} public TO {role}")
+    limited = settings.database_url.replace(f"postgres:{PASSWORD}@", f"{role}:few-pass-77@")
+    with (
+        live(replace(settings, database_url=limited), fake_api) as base,
+        httpx2.Client(timeout=30) as http,
+    ):
+        twilio = Twilio(http, base=base)  # type: ignore[arg-type]
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(Call(twilio, "slow", sid="CA" + "1" * 32).start)
+            in_flight(fake_api, 1)  # it holds the pool's one connection
+            began = time.monotonic()
+            refused = Call(twilio, "acme", sid="CA" + "f" * 32).start()
+            waited = time.monotonic() - began
+            fake_api.release.set()
+            assert slow.result(timeout=20).said() == ["Slow answer True."]
+    assert refused.said() == [apology("en-US")]
+    assert waited < 2.0
+    [line] = [r for r in caplog.records if f"call {'CA' + 'f' * 32}:" in r.getMessage()]
+    assert "is unavailable: too many connections for role" in line.getMessage()
+    assert line.exc_info is None
