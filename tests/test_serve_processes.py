@@ -111,6 +111,15 @@ def test_sigterm_lets_a_step_in_flight_answer_and_commit_before_exiting_0(
     ]
 
 
+def test_a_drain_that_is_not_a_number_is_refused_with_one_line(tmp_path: Path) -> None:
+    process = start(tmp_path, free_port(), IVR_DRAIN_SECONDS="five")
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert out.splitlines() == [
+        "IVR_DRAIN_SECONDS='five' is not a number (e.g. IVR_DRAIN_SECONDS=0)"
+    ]
+
+
 def test_workers_on_sqlite_are_refused_with_the_reason(tmp_path: Path) -> None:
     process = start(tmp_path, free_port(), "--workers", "2")
     out, _ = process.communicate(timeout=30)

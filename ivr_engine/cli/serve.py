@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         "log_config": None,  # our handler: JSON or text, secrets masked
         "timeout_graceful_shutdown": GRACEFUL_SECONDS,
     }
-    drain = float(os.environ.get("IVR_DRAIN_SECONDS", "0") or 0)
+    drain = settings.drain_seconds
     if args.workers > 1:
         # Each worker process builds its app from the environment: hand the settings over.
         os.environ.update(_environment(settings))

@@ -27,6 +27,7 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)
     sqlite_synchronous: str = DEFAULT_SYNCHRONOUS  # FULL: a committed step survives power loss
     database_pool_size: int = POOL_SIZE  # PostgreSQL connections: steps in progress at once
+    drain_seconds: float = 0.0  # on SIGTERM, /healthz answers 503 this long before stopping
     auth_token: str | None = field(default=None, repr=False)  # never printed
     public_url: str | None = None  # e.g. https://ivr.example.com behind a proxy or tunnel
     insecure: bool = False
@@ -51,6 +52,7 @@ class Settings:
             "database_url": env.get("IVR_DATABASE_URL") or None,
             "sqlite_synchronous": env.get("IVR_SQLITE_SYNCHRONOUS") or DEFAULT_SYNCHRONOUS,
             "database_pool_size": _count(env, "IVR_DATABASE_POOL_SIZE", POOL_SIZE),
+            "drain_seconds": _number(env, "IVR_DRAIN_SECONDS", 0.0),
             "auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
             "public_url": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
             "insecure": env.get("IVR_INSECURE", "") in ("1", "true", "yes"),
