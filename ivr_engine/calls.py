@@ -363,7 +363,7 @@ class CallService:
         timer died with it): once their grace and as long again have passed, so the process
         that ended a call, if alive, runs its own. `recording_overdue` is idempotent (under
         the call's lock, and only while the call still waits), so two sweeps never run a
-        chain twice. Returns how many calls were looked at."""
+        chain twice. Returns how many overdue calls it handed to `recording_overdue`."""
         now = self.clock().timestamp()
         since = timestamp(datetime.fromtimestamp(time.time() - SWEEP_LOOKBACK, UTC))
         found = 0

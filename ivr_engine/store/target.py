@@ -49,10 +49,18 @@ class DatabaseTarget:
         return self.display
 
 
+def _query_pairs(query: str) -> list[tuple[str, str, str]]:
+    """The query's items as written: (name, "=" or "", value)."""
+    return [item.partition("=") for item in query.split("&")]
+
+
+def _is_secret(name: str) -> bool:
+    return unquote(name) in SECRET_PARAMETERS
+
+
 def _query_secrets(query: str) -> list[str]:
     """The values of the query's password parameters, as written (percent-encoded)."""
-    pairs = (item.partition("=") for item in query.split("&"))
-    return [value for name, _, value in pairs if unquote(name) in SECRET_PARAMETERS and value]
+    return [value for name, _, value in _query_pairs(query) if _is_secret(name) and value]
 
 
 def url_secrets(url: str) -> list[str]:
@@ -82,8 +90,8 @@ def redact(url: str) -> str:
     except ValueError:
         return "postgresql://(unreadable URL hidden: it may hold a password)"
     query = "&".join(
-        f"{name}=***" if unquote(name) in SECRET_PARAMETERS and sep else f"{name}{sep}{value}"
-        for name, sep, value in (item.partition("=") for item in parts.query.split("&"))
+        f"{name}=***" if _is_secret(name) and sep else f"{name}{sep}{value}"
+        for name, sep, value in _query_pairs(parts.query)
     )
     # built by hand: urlunsplit would drop the empty host of a Unix-socket URL (`postgresql:///db`)
     text = f"{parts.scheme}://{netloc}{parts.path}"

@@ -105,6 +105,10 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     text = env.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or int(text) < 1:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
         raise SystemExit(f"{name}={text!r} is not a whole number of at least 1 (e.g. {default})")
-    return int(text)
+    return value

@@ -123,7 +123,7 @@ def test_the_database_password_is_masked_in_the_servers_log_lines(settings: Sett
 def test_the_pool_size_comes_from_the_environment_and_a_bad_one_is_refused() -> None:
     assert Settings.from_env({}).database_pool_size == 20
     assert Settings.from_env({"IVR_DATABASE_POOL_SIZE": "64"}).database_pool_size == 64
-    for bad in ("0", "-3", "lots", "2.5"):
+    for bad in ("0", "-3", "lots", "2.5", "²"):
         with pytest.raises(SystemExit, match=r"^IVR_DATABASE_POOL_SIZE='.*' is not a whole number"):
             Settings.from_env({"IVR_DATABASE_POOL_SIZE": bad})
 
